@@ -1,0 +1,28 @@
+"""Grid maps: read, validate, subdivide and look up grid cells (no Flask, no database)."""
+
+from .geojson import CellFeature, read_feature_collection
+from .geometry import area_m2, areas_m2, distance_m, to_multipolygon
+from .lookup import CellIndex, cached_index, clear_index_cache
+from .report import LEVELS, GeoJSONError, Problem, Repair, ValidationReport
+from .subdivide import subdivide
+from .validation import ValidCell, validate_cells
+
+__all__ = [
+    "LEVELS",
+    "CellFeature",
+    "CellIndex",
+    "GeoJSONError",
+    "Problem",
+    "Repair",
+    "ValidCell",
+    "ValidationReport",
+    "area_m2",
+    "areas_m2",
+    "cached_index",
+    "clear_index_cache",
+    "distance_m",
+    "read_feature_collection",
+    "subdivide",
+    "to_multipolygon",
+    "validate_cells",
+]

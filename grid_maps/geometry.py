@@ -1,0 +1,70 @@
+"""Small geometry helpers on lon/lat (WGS84) coordinates."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+# Metres per degree: longitude at the equator, latitude (mean). Good enough for tolerances.
+M_PER_DEG_LON = 111_320.0
+M_PER_DEG_LAT = 110_574.0
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def to_multipolygon(geom: BaseGeometry | None) -> MultiPolygon:
+    """Return the polygonal parts of a geometry as one MultiPolygon (empty if none)."""
+    if geom is None or geom.is_empty:
+        return MultiPolygon()
+    if isinstance(geom, MultiPolygon):
+        return geom
+    if isinstance(geom, Polygon):
+        return MultiPolygon([geom])
+    parts = [p for p in _polygons(geom) if not p.is_empty]
+    return MultiPolygon(parts)
+
+
+def _polygons(geom: BaseGeometry) -> list[Polygon]:
+    """Flatten a geometry into its polygons, dropping points and lines."""
+    if isinstance(geom, Polygon):
+        return [geom]
+    if isinstance(geom, MultiPolygon):
+        return list(geom.geoms)
+    if hasattr(geom, "geoms"):  # GeometryCollection
+        return [p for part in geom.geoms for p in _polygons(part)]
+    return []
+
+
+def area_m2(geom: BaseGeometry | None) -> float:
+    """Return the approximate area in m², scaled at the geometry's centroid latitude."""
+    if geom is None or geom.is_empty:
+        return 0.0
+    return float(areas_m2(np.array([geom], dtype=object))[0])
+
+
+def areas_m2(geoms) -> np.ndarray:
+    """Return approximate areas in m² for an array of geometries (0 for empty/None)."""
+    geoms = np.asarray(geoms, dtype=object)
+    if geoms.size == 0:
+        return np.zeros(0)
+    deg2 = shapely.area(geoms)
+    lat = shapely.get_y(shapely.centroid(geoms))
+    scale = M_PER_DEG_LON * M_PER_DEG_LAT * np.cos(np.radians(np.nan_to_num(lat)))
+    return np.nan_to_num(deg2 * scale)
+
+
+def metres_to_degrees(metres: float, lat: float = 0.0) -> float:
+    """Return roughly how many degrees of longitude span `metres` at latitude `lat`."""
+    return metres / (M_PER_DEG_LON * max(math.cos(math.radians(lat)), 0.01))
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Return the great-circle (haversine) distance in metres between two points."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlam = math.radians(lon2 - lon1)
+    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlam / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))

@@ -1,0 +1,55 @@
+"""The Flask application factory."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from server.config import Config
+
+
+def create_app(config=None):
+    """Create and configure the app; `config` is a Config-like object (tests pass TestConfig)."""
+    app = Flask(__name__)
+    app.config.from_object(config or Config())
+    if not app.config.get("SECRET_KEY"):
+        if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            raise RuntimeError("SECRET_KEY must be set when running on PostgreSQL")
+        app.config["SECRET_KEY"] = _embedded_secret(Path(app.config["GRID_VAR_DIR"]))
+
+    from server.database_setup import configure_engine, engine_options
+    from flask_smorest import Api
+
+    from server.extensions import db, migrate
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite"):
+        Path(app.config["GRID_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(url))
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    api = Api(app)
+
+    from server.api import register_api
+    from server.cli import register_cli
+    from server.errors import register_error_handlers
+    from server.web import web_bp
+
+    register_api(api, app)
+    register_error_handlers(app)
+    register_cli(app)
+    app.register_blueprint(web_bp)
+    return app
+
+
+def _embedded_secret(var_dir):
+    """Keep a generated secret beside the embedded database, so sessions survive restarts."""
+    import secrets
+
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

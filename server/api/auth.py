@@ -1,0 +1,41 @@
+"""Sign in for a bearer token; revoke it."""
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from server.auth import current_token
+from server.db import transaction
+from server.errors import Unauthorized
+from server.extensions import db
+from server.schemas.auth import TokenRequest, TokenResponse
+from server.services.auth import BAD_CREDENTIALS, issue_token, revoke_token, sign_in
+
+blp = Blueprint("auth", __name__, description="Sign in and tokens")
+
+
+@blp.post("/token")
+@blp.arguments(TokenRequest)
+@blp.response(201, TokenResponse)
+@blp.alt_response(401, description="Wrong username or password")
+@blp.alt_response(429, description="Too many failed attempts")
+def create_token(credentials):
+    """Sign in with username and password; get an opaque bearer token."""
+    config = current_app.config
+    with transaction():
+        user = sign_in(db.session, credentials["username"], credentials["password"],
+                       remote_addr=request.remote_addr,
+                       max_failures=config["LOGIN_MAX_FAILURES"],
+                       lock_minutes=config["LOGIN_LOCK_MINUTES"])
+        if user is not None:
+            token, record = issue_token(db.session, user, ttl_hours=config["TOKEN_TTL_HOURS"])
+    if user is None:
+        raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
+    return {"token": token, "expires_at": record.expires_at, "user": user}
+
+
+@blp.delete("/token")
+@blp.response(204)
+def delete_token():
+    """Revoke the token used for this request."""
+    with transaction():
+        revoke_token(db.session, current_token())

@@ -1,0 +1,45 @@
+"""Who is calling: the bearer token of an API request, the session of a page."""
+
+from flask import g, request
+
+from server.errors import Unauthorized
+from server.extensions import db
+from server.services.auth import authenticate_token
+from server.services.scope import require_role
+
+
+def bearer_token():
+    """Return the token from 'Authorization: Bearer TOKEN', or None."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def current_token():
+    """Return the ApiToken of this request, authenticating once per request."""
+    if "api_token" not in g:
+        g.api_token = authenticate_token(db.session, bearer_token())
+    return g.api_token
+
+
+def current_user(*roles):
+    """Return the authenticated user; with roles, also require one of them."""
+    user = current_token().user
+    if roles:
+        require_role(user, *roles)
+    return user
+
+
+def session_user():
+    """Return the user signed in on the pages, or raise Unauthorized."""
+    from flask import session
+
+    from server.models import User
+
+    user_id = session.get("user_id")
+    user = db.session.get(User, user_id) if user_id else None
+    if user is None or not user.active:
+        raise Unauthorized("Sign in first.", code="login_required")
+    return user

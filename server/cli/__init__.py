@@ -1,0 +1,11 @@
+"""Command line: `flask users`, `flask grid`, `flask demo`."""
+
+
+def register_cli(app):
+    """Attach the command groups to the app."""
+    from server.cli.demo import demo_cli
+    from server.cli.grid import grid_cli
+    from server.cli.users import users_cli
+
+    for group in (users_cli, grid_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,25 @@
+"""`flask demo load`: the demo map and users, once."""
+
+import click
+from flask.cli import AppGroup
+
+from server.db import transaction
+from server.extensions import db
+from server.services.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+@demo_cli.command("load")
+def load():
+    """Load Wuhai's demo grid and staff; safe to run again."""
+    with transaction():
+        summary = load_demo(db.session)
+    if summary["map"]:
+        click.echo(f"Loaded the demo grid map {summary['map_id']} (乌海市, 3 districts).")
+    else:
+        click.echo(f"Demo grid map {summary['map_id']} is already there.")
+    click.echo(f"Demo users created: {', '.join(summary['users']) or 'none (already there)'}.")
+    click.echo("Demo logins (password for all: " + DEMO_PASSWORD + "):")
+    for username, role, display_name, _ in DEMO_USERS:
+        click.echo(f"  {username:22} {role:12} {display_name}")

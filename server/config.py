@@ -1,0 +1,59 @@
+"""Configuration: safe defaults, secrets and locations only from the environment."""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int_env(name, default):
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Config:
+    """Settings read once when the app is created."""
+
+    def __init__(self):
+        var_dir = Path(os.environ.get("GRID_VAR_DIR", PROJECT_ROOT / "var"))
+        self.GRID_VAR_DIR = str(var_dir)
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
+            "DATABASE_URL", f"sqlite:///{var_dir / 'grid.sqlite3'}"
+        )
+        self.SECRET_KEY = os.environ.get("SECRET_KEY")
+        self.MAX_CONTENT_LENGTH = _int_env("MAX_CONTENT_LENGTH", 50 * 1024 * 1024)
+        self.TOKEN_TTL_HOURS = _int_env("TOKEN_TTL_HOURS", 12)
+        self.LOGIN_MAX_FAILURES = _int_env("LOGIN_MAX_FAILURES", 5)
+        self.LOGIN_LOCK_MINUTES = _int_env("LOGIN_LOCK_MINUTES", 15)
+        self.SLIVER_TOLERANCE_M2 = float(os.environ.get("SLIVER_TOLERANCE_M2", "100"))
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.API_TITLE = "Grid inspection API (卫生监督网格化监管)"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "docs"
+        # Served from the swagger-ui-bundle package: offices run on closed networks.
+        self.OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+        self.API_SPEC_OPTIONS = {
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer"}
+                }
+            },
+            "security": [{"bearerAuth": []}],
+        }
+
+
+class TestConfig(Config):
+    """Settings for the test suite: fast hashing, a fixed secret."""
+
+    TESTING = True
+
+    def __init__(self, database_url):
+        super().__init__()
+        self.TESTING = True
+        self.SQLALCHEMY_DATABASE_URI = database_url
+        self.SECRET_KEY = "test-secret"
+        self.ARGON2_FAST = True

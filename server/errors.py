@@ -1,0 +1,90 @@
+"""Application errors and the one handler that renders them as JSON."""
+
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+
+class AppError(Exception):
+    """An error with a machine-readable code, a message and an HTTP status."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message, *, code=None, details=None, status=None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        self.details = details
+
+
+class ValidationFailed(AppError):
+    status = 422
+    code = "validation_failed"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+
+
+class TooManyAttempts(AppError):
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message, retry_after):
+        super().__init__(message, details={"retry_after_seconds": retry_after})
+        self.retry_after = retry_after
+
+
+def _render(status, code, message, details=None):
+    response = jsonify({"error": {"code": code, "message": message, "details": details}})
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app):
+    """Render AppError and HTTP errors as {"error": {code, message, details}}."""
+
+    @app.errorhandler(AppError)
+    def handle_app_error(error):
+        response = _render(error.status, error.code, error.message, error.details)
+        if isinstance(error, TooManyAttempts):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error):
+        details = None
+        # flask-smorest puts marshmallow messages here on 422.
+        data = getattr(error, "data", None)
+        if data and "messages" in data:
+            details = data["messages"]
+        code = {
+            413: "request_too_large",
+            422: "validation_failed",
+            400: "bad_request",
+            404: "not_found",
+            405: "method_not_allowed",
+        }.get(error.code, (error.name or "error").lower().replace(" ", "_"))
+        message = error.description or error.name
+        if error.code == 413:
+            message = "The request body is larger than the server accepts."
+        return _render(error.code, code, message, details)

@@ -1,0 +1,80 @@
+"""Grid maps, their cells and the staff assigned to cells (定格、定员、定责)."""
+
+from datetime import date
+
+from geoalchemy2 import Geometry
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.extensions import db
+from server.models._types import UTCDateTime, utcnow
+
+MAP_STATUSES = ("draft", "active", "retired")
+MAP_STATUS_LABELS = {
+    "draft": ("草稿", "Draft"),
+    "active": ("启用", "Active"),
+    "retired": ("已停用", "Retired"),
+}
+LEVELS = ("district", "street", "community")
+LEVEL_LABELS = {
+    "district": ("区/县", "District"),
+    "street": ("街道/镇", "Street / town"),
+    "community": ("社区/村", "Community / village"),
+}
+
+
+class GridMap(db.Model):
+    """One version of the grid of a jurisdiction: draft → active → retired."""
+
+    __tablename__ = "grid_maps"
+    __table_args__ = (UniqueConstraint("jurisdiction_code", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jurisdiction_code: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    activated_at = mapped_column(UTCDateTime, nullable=True)
+    retired_at = mapped_column(UTCDateTime, nullable=True)
+
+    cells = relationship("GridCell", back_populates="map", lazy="dynamic")
+
+
+class GridCell(db.Model):
+    """A district, street or community cell; `path` lists the ids from the root."""
+
+    __tablename__ = "grid_cells"
+    __table_args__ = (UniqueConstraint("map_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    map_id: Mapped[int] = mapped_column(ForeignKey("grid_maps.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("grid_cells.id"), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(128))
+    path: Mapped[str] = mapped_column(String(255), index=True, default="")
+    area_m2: Mapped[float] = mapped_column(default=0.0)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+
+    map = relationship(GridMap, back_populates="cells")
+    parent = relationship("GridCell", remote_side=[id])
+
+
+class CellAssignment(db.Model):
+    """A named person on a cell with a duty, for a period."""
+
+    __tablename__ = "cell_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    cell_id: Mapped[int] = mapped_column(ForeignKey("grid_cells.id"), index=True)
+    # Premises categories this person answers for in the cell; empty means all.
+    duty: Mapped[list] = mapped_column(JSON, default=list)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+    user = relationship("User", back_populates="assignments", foreign_keys=[user_id])
+    cell = relationship(GridCell)

@@ -1,0 +1,1 @@
+"""Marshmallow schemas: shape checks only, never database look-ups."""

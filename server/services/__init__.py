@@ -1,0 +1,1 @@
+"""Use cases: plain functions taking the session, the acting user and plain data."""

@@ -1,0 +1,106 @@
+"""Sign-in with throttling, and opaque bearer tokens stored hashed."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from server.errors import TooManyAttempts, Unauthorized
+from server.models import ApiToken, LoginThrottle
+from server.models._types import utcnow
+from server.services.passwords import verify_password
+from server.services.users import find_user
+
+BAD_CREDENTIALS = "Wrong username or password."
+# Addresses get a looser limit: an office shares one NAT address.
+ADDRESS_FAILURE_FACTOR = 10
+
+
+def hash_token(token):
+    """Return the stored form of a bearer token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign_in(session, username, password, *, remote_addr, max_failures, lock_minutes):
+    """Return the user for good credentials, None for bad ones; count and lock out failures.
+
+    The caller commits before answering, so failures are counted even though the
+    sign-in is refused.
+
+    The message is the same for an unknown user and a wrong password, and unknown
+    names are throttled like known ones.
+    """
+    now = utcnow()
+    keys = [(f"user:{(username or '').strip().lower()}", max_failures)]
+    if remote_addr:
+        keys.append((f"addr:{remote_addr}", max_failures * ADDRESS_FAILURE_FACTOR))
+    throttles = [(_throttle(session, key, now), limit) for key, limit in keys]
+    for throttle, _ in throttles:
+        if throttle.locked_until and throttle.locked_until > now:
+            seconds = int((throttle.locked_until - now).total_seconds()) + 1
+            raise TooManyAttempts("Too many failed sign-ins; try again later.", seconds)
+
+    user = find_user(session, username or "")
+    ok = verify_password(user.password_hash if user else None, password or "")
+    if ok and user.active:
+        for throttle, _ in throttles:
+            if throttle.key.startswith("user:"):
+                throttle.failures = 0
+                throttle.locked_until = None
+        session.flush()
+        return user
+
+    window = timedelta(minutes=lock_minutes)
+    for throttle, limit in throttles:
+        if now - throttle.window_started_at > window:
+            throttle.failures = 0
+            throttle.window_started_at = now
+        throttle.failures += 1
+        if throttle.failures >= limit:
+            throttle.locked_until = now + window
+    session.flush()
+    return None
+
+
+def _throttle(session, key, now):
+    throttle = session.get(LoginThrottle, key)
+    if throttle is None:
+        throttle = LoginThrottle(key=key, failures=0, window_started_at=now)
+        session.add(throttle)
+    return throttle
+
+
+def issue_token(session, user, *, ttl_hours):
+    """Create a bearer token for the user; return (token, ApiToken). Only the hash is kept."""
+    token = secrets.token_urlsafe(32)
+    record = ApiToken(user_id=user.id, token_hash=hash_token(token),
+                      expires_at=utcnow() + timedelta(hours=ttl_hours))
+    session.add(record)
+    session.flush()
+    return token, record
+
+
+def authenticate_token(session, token):
+    """Return the ApiToken for a valid bearer token, or raise Unauthorized with a clear code."""
+    if not token:
+        raise Unauthorized("Authentication required: send 'Authorization: Bearer TOKEN'.",
+                           code="token_missing")
+    record = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    now = utcnow()
+    if record is None:
+        raise Unauthorized("The token is not valid.", code="token_invalid")
+    if record.revoked_at is not None:
+        raise Unauthorized("The token has been revoked.", code="token_revoked")
+    if record.expires_at <= now:
+        raise Unauthorized("The token has expired; sign in again.", code="token_expired")
+    if not record.user.active:
+        raise Unauthorized("The account is disabled.", code="account_disabled")
+    return record
+
+
+def revoke_token(session, record):
+    """Mark a token revoked; it stays for the record."""
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+    session.flush()

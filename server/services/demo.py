@@ -1,0 +1,65 @@
+"""Demo data: Wuhai's three real districts, cut into streets and communities, with staff."""
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from server.models import CellAssignment, GridCell, GridMap
+from server.services import grid as grid_service
+from server.services.assignments import create_assignment
+from server.services.users import create_user, find_user
+
+DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "wuhai-districts.geojson"
+JURISDICTION = "150300"
+STREETS_PER_DISTRICT = 3
+COMMUNITIES_PER_STREET = 3
+DEMO_PASSWORD = "demo-2026"
+
+# username, role, display name, code of the cell they are on (None: no cell)
+DEMO_USERS = [
+    ("admin", "admin", "系统管理员", None),
+    ("wuhai.supervisor", "supervisor", "乌海市卫生监督所 张主任", "156150302|156150303|156150304"),
+    ("haibowan.supervisor", "supervisor", "海勃湾区卫生监督所 刘科长", "156150302"),
+    ("li.officer", "officer", "卫生监督员 李明", "156150302001"),
+    ("chen.officer", "officer", "卫生监督员 陈静", "156150302001"),
+    ("wang.coordinator", "coordinator", "协管员 王芳", "156150302001001"),
+    ("zhao.coordinator", "coordinator", "协管员 赵强", "156150302001002"),
+    ("sun.coordinator", "coordinator", "协管员 孙丽", "156150304002003"),
+]
+
+
+def load_demo(session):
+    """Load the demo map and users once; running it again changes nothing. Return a summary."""
+    created = {"map": False, "users": []}
+    grid_map = session.scalar(select(GridMap).where(GridMap.jurisdiction_code == JURISDICTION))
+    if grid_map is None:
+        grid_map = _load_map(session)
+        created["map"] = True
+    for username, role, display_name, cell_codes in DEMO_USERS:
+        if find_user(session, username) is not None:
+            continue
+        user = create_user(session, username=username, role=role, password=DEMO_PASSWORD,
+                           display_name=display_name)
+        created["users"].append(username)
+        admin = find_user(session, "admin")
+        for code in (cell_codes or "").split("|") if cell_codes else []:
+            cell = session.scalar(select(GridCell).where(GridCell.map_id == grid_map.id,
+                                                         GridCell.code == code))
+            already = session.scalar(select(CellAssignment.id).where(
+                CellAssignment.user_id == user.id, CellAssignment.cell_id == cell.id))
+            if not already:
+                create_assignment(session, admin, user_id=user.id, cell_id=cell.id)
+    return {"map_id": grid_map.id, **created}
+
+
+def _load_map(session):
+    grid_map = grid_service.create_map(session, jurisdiction_code=JURISDICTION, name="乌海市卫生监督网格")
+    grid_service.import_level(session, grid_map, DEMO_FILE.read_bytes(), level="district",
+                              code_property="gb", name_property="name")
+    districts = session.scalars(select(GridCell).where(GridCell.map_id == grid_map.id)
+                                .order_by(GridCell.code)).all()
+    for district in districts:
+        for street in grid_service.subdivide_cell(session, district, STREETS_PER_DISTRICT):
+            grid_service.subdivide_cell(session, street, COMMUNITIES_PER_STREET)
+    grid_service.activate_map(session, grid_map)
+    return grid_map

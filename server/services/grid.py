@@ -1,0 +1,222 @@
+"""Grid map use cases: drafts, importing levels, validation, activation, subdivision."""
+
+from geoalchemy2.shape import from_shape, to_shape
+from sqlalchemy import func, select
+
+from grid_maps import (
+    LEVELS,
+    CellFeature,
+    ValidationReport,
+    area_m2,
+    read_feature_collection,
+    subdivide,
+    validate_cells,
+)
+from grid_maps.report import Problem
+from server.errors import Conflict, ValidationFailed
+from server.models import CellAssignment, GridCell, GridMap
+from server.models._types import utcnow
+
+CHILD_NAME = {"street": "街道", "community": "社区"}
+
+
+def create_map(session, *, jurisdiction_code, name):
+    """Add a new draft version of the jurisdiction's grid map."""
+    latest = session.scalar(
+        select(func.max(GridMap.version)).where(GridMap.jurisdiction_code == jurisdiction_code)
+    )
+    grid_map = GridMap(jurisdiction_code=jurisdiction_code, name=name,
+                       version=(latest or 0) + 1, status="draft")
+    session.add(grid_map)
+    session.flush()
+    return grid_map
+
+
+def _require_draft(grid_map):
+    if grid_map.status != "draft":
+        raise Conflict(
+            f"Map {grid_map.id} is {grid_map.status}; only a draft can change. "
+            "Create a new draft version instead.",
+            code="map_not_draft",
+        )
+
+
+def _cells_at(session, grid_map, level):
+    return session.scalars(
+        select(GridCell).where(GridCell.map_id == grid_map.id, GridCell.level == level)
+        .order_by(GridCell.code)
+    ).all()
+
+
+def _parent_level(level):
+    if level not in LEVELS:
+        raise ValidationFailed(f"Unknown level {level!r}; expected one of {', '.join(LEVELS)}.",
+                               code="unknown_level", details={"level": [f"one of {list(LEVELS)}"]})
+    index = LEVELS.index(level)
+    return LEVELS[index - 1] if index else None
+
+
+def check_file(data, *, code_property="code", name_property="name", parent_property=None,
+               parents=None, link="code", tolerance_m2=100.0, repair=False):
+    """Read and validate a GeoJSON file of cells without storing anything."""
+    features, report = read_feature_collection(
+        data, code_property=code_property, name_property=name_property,
+        parent_property=parent_property,
+    )
+    return validate_cells(features, parents=parents, link=link,
+                          sliver_tolerance_m2=tolerance_m2, repair=repair, report=report)
+
+
+def import_level(session, grid_map, data, *, level, code_property="code", name_property="name",
+                 parent_property=None, link=None, tolerance_m2=100.0, repair=False):
+    """Validate a GeoJSON level against its parent level and store it, or store nothing.
+
+    Raises ValidationFailed with the whole report when there is any error.
+    """
+    _require_draft(grid_map)
+    parent_level = _parent_level(level)
+    if _cells_at(session, grid_map, level):
+        raise Conflict(f"Level {level} is already in map {grid_map.id}.", code="level_exists")
+    parent_cells = {}
+    if parent_level:
+        parent_cells = {c.code: c for c in _cells_at(session, grid_map, parent_level)}
+        if not parent_cells:
+            raise Conflict(f"Import the {parent_level} level before {level}.",
+                           code="parent_level_missing")
+    link = link or ("code" if parent_property else "containment")
+    parents = {code: to_shape(c.geom) for code, c in parent_cells.items()} or None
+    cells, report = check_file(
+        data, code_property=code_property, name_property=name_property,
+        parent_property=parent_property, parents=parents, link=link,
+        tolerance_m2=tolerance_m2, repair=repair,
+    )
+    _check_codes_unused(session, grid_map, cells, report)
+    if not report.ok:
+        raise ValidationFailed(
+            f"The file has {len(report.errors)} error(s); nothing was stored.",
+            code="grid_invalid", details=report.to_dict(),
+        )
+    for valid in cells:
+        parent = parent_cells.get(valid.parent_code) if parent_level else None
+        _add_cell(session, grid_map, level, valid.code, valid.name, valid.geometry, parent)
+    session.flush()
+    return report
+
+
+def _check_codes_unused(session, grid_map, cells, report):
+    codes = [c.code for c in cells]
+    taken = set(session.scalars(
+        select(GridCell.code).where(GridCell.map_id == grid_map.id, GridCell.code.in_(codes))
+    )) if codes else set()
+    for valid in cells:
+        if valid.code in taken:
+            report.problems.append(Problem(
+                code="duplicate_code", severity="error", cell_code=valid.code,
+                feature_index=valid.index,
+                message=f"Code {valid.code} is already used by another cell of this map.",
+            ))
+
+
+def _add_cell(session, grid_map, level, code, name, geometry, parent):
+    cell = GridCell(map_id=grid_map.id, level=level, code=code, name=name,
+                    parent_id=parent.id if parent else None,
+                    area_m2=area_m2(geometry), geom=from_shape(geometry, srid=4326))
+    session.add(cell)
+    session.flush()
+    cell.path = f"{parent.path if parent else '/'}{cell.id}/"
+    return cell
+
+
+def validate_map(session, grid_map, *, tolerance_m2=100.0):
+    """Check every level of a stored map against the level above it."""
+    report = ValidationReport(problems=[], repairs=[])
+    parents = None
+    count = 0
+    for level in LEVELS:
+        rows = _cells_at(session, grid_map, level)
+        if not rows:
+            break
+        id_to_code = {}
+        if parents is not None:
+            id_to_code = {c.id: c.code for c in _cells_at(session, grid_map, LEVELS[LEVELS.index(level) - 1])}
+        features = [
+            CellFeature(index=i, code=c.code, name=c.name, geometry=to_shape(c.geom),
+                        parent_code=id_to_code.get(c.parent_id), properties={})
+            for i, c in enumerate(rows)
+        ]
+        validate_cells(features, parents=parents, link="code",
+                       sliver_tolerance_m2=tolerance_m2, report=report)
+        count += len(rows)
+        parents = {f.code: f.geometry for f in features}
+    report.cell_count = count
+    return report
+
+
+def activate_map(session, grid_map, *, tolerance_m2=100.0):
+    """Make a valid draft the active map; retire the previous one and move assignments to it.
+
+    Returns a summary with the assignments that found no cell of the same code.
+    """
+    _require_draft(grid_map)
+    report = validate_map(session, grid_map, tolerance_m2=tolerance_m2)
+    if report.cell_count == 0:
+        raise Conflict("The map has no cells.", code="map_empty")
+    if not report.ok:
+        raise Conflict(f"The map has {len(report.errors)} error(s); fix them before activating.",
+                       code="grid_invalid", details=report.to_dict())
+    now = utcnow()
+    previous = session.scalars(
+        select(GridMap).where(GridMap.jurisdiction_code == grid_map.jurisdiction_code,
+                              GridMap.status == "active")
+    ).all()
+    unmatched = []
+    moved = 0
+    new_cells = {c.code: c.id for c in session.scalars(
+        select(GridCell).where(GridCell.map_id == grid_map.id))}
+    for old in previous:
+        old.status = "retired"
+        old.retired_at = now
+        rows = session.execute(
+            select(CellAssignment, GridCell.code)
+            .join(GridCell, GridCell.id == CellAssignment.cell_id)
+            .where(GridCell.map_id == old.id)
+        ).all()
+        for assignment, code in rows:
+            if code in new_cells:
+                assignment.cell_id = new_cells[code]
+                moved += 1
+            else:
+                unmatched.append({"assignment_id": assignment.id, "cell_code": code,
+                                  "user_id": assignment.user_id})
+    grid_map.status = "active"
+    grid_map.activated_at = now
+    session.flush()
+    return {"map_id": grid_map.id, "retired": [m.id for m in previous],
+            "assignments_moved": moved, "assignments_unmatched": unmatched,
+            "report": report.to_dict()}
+
+
+def subdivide_cell(session, cell, parts, *, names=None):
+    """Cut a cell of a draft map into `parts` child cells that tile it exactly."""
+    grid_map = session.get(GridMap, cell.map_id)
+    _require_draft(grid_map)
+    index = LEVELS.index(cell.level)
+    if index + 1 >= len(LEVELS):
+        raise ValidationFailed(f"A {cell.level} cell is the lowest level and cannot be cut.",
+                               code="lowest_level")
+    if session.scalar(select(func.count()).where(GridCell.parent_id == cell.id)):
+        raise Conflict(f"Cell {cell.code} already has child cells.", code="cell_has_children")
+    if not 1 <= parts <= 999:
+        raise ValidationFailed("parts must be between 1 and 999.", details={"parts": ["1..999"]})
+    if names is not None and len(names) != parts:
+        raise ValidationFailed(f"Give {parts} names or none.", details={"names": ["count"]})
+    level = LEVELS[index + 1]
+    pieces = subdivide(to_shape(cell.geom), parts)
+    children = []
+    for number, piece in enumerate(pieces, start=1):
+        name = names[number - 1] if names else f"{cell.name}第{number}{CHILD_NAME[level]}"
+        children.append(_add_cell(session, grid_map, level, f"{cell.code}{number:03d}", name,
+                                  piece, cell))
+    session.flush()
+    return children
+

@@ -1,0 +1,73 @@
+"""Who sees what: a user's scope is their assigned cells and every cell below them."""
+
+from datetime import date
+
+from sqlalchemy import and_, exists, or_, select, true
+from sqlalchemy.orm import aliased
+
+from server.errors import Forbidden, NotFound
+from server.models import CellAssignment, GridCell, GridMap
+
+
+def active_assignment_clause(today=None):
+    """SQL condition for an assignment in force today."""
+    today = today or date.today()
+    return and_(
+        CellAssignment.valid_from <= today,
+        or_(CellAssignment.valid_to.is_(None), CellAssignment.valid_to >= today),
+    )
+
+
+def cell_scope_clause(user, cell=GridCell, today=None):
+    """SQL condition: `cell` lies in the user's scope (always true for admins)."""
+    if user.is_admin:
+        return true()
+    assigned = aliased(GridCell)
+    return exists(
+        select(1)
+        .select_from(CellAssignment)
+        .join(assigned, assigned.id == CellAssignment.cell_id)
+        .where(
+            CellAssignment.user_id == user.id,
+            active_assignment_clause(today),
+            assigned.map_id == cell.map_id,
+            cell.path.startswith(assigned.path, autoescape=False),
+        )
+    )
+
+
+def scoped_cells(user):
+    """Return a select() of the cells the user may see."""
+    return select(GridCell).where(cell_scope_clause(user))
+
+
+def get_cell_in_scope(session, user, cell_id):
+    """Return the cell or raise NotFound, also when it exists outside the scope."""
+    cell = session.scalar(select(GridCell).where(GridCell.id == cell_id, cell_scope_clause(user)))
+    if cell is None:
+        raise NotFound(f"Cell {cell_id} not found.")
+    return cell
+
+
+def require_role(user, *roles):
+    """Raise Forbidden unless the user has one of the roles (admins always pass)."""
+    if user.role != "admin" and user.role not in roles:
+        raise Forbidden(f"This action needs the role {' or '.join(('admin',) + roles)}.",
+                        code="role_required")
+
+
+def visible_maps_query(user):
+    """Select the maps holding at least one cell in the user's scope (admins: all maps)."""
+    query = select(GridMap).order_by(GridMap.id)
+    if not user.is_admin:
+        query = query.where(exists(select(1).where(GridCell.map_id == GridMap.id,
+                                                   cell_scope_clause(user))))
+    return query
+
+
+def get_map_in_scope(session, user, map_id):
+    """Return a map the user may see, or raise NotFound."""
+    grid_map = session.scalar(visible_maps_query(user).where(GridMap.id == map_id))
+    if grid_map is None:
+        raise NotFound(f"Map {map_id} not found.")
+    return grid_map

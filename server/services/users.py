@@ -1,0 +1,41 @@
+"""Creating and listing users."""
+
+from sqlalchemy import select
+
+from server.errors import Conflict, ValidationFailed
+from server.models import User
+from server.models.user import ROLES
+from server.services.passwords import hash_password
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def create_user(session, *, username, role, password, display_name=""):
+    """Add a user with a hashed password; usernames are unique, case-insensitively."""
+    username = (username or "").strip()
+    if not username:
+        raise ValidationFailed("Username must not be empty.", details={"username": ["required"]})
+    if role not in ROLES:
+        raise ValidationFailed(
+            f"Unknown role {role!r}; expected one of {', '.join(ROLES)}.",
+            details={"role": [f"must be one of {list(ROLES)}"]},
+        )
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"Password must have at least {MIN_PASSWORD_LENGTH} characters.",
+            details={"password": ["too short"]},
+        )
+    if find_user(session, username) is not None:
+        raise Conflict(f"User {username!r} already exists.", code="user_exists")
+    user = User(username=username, role=role, display_name=display_name or username,
+                password_hash=hash_password(password), active=True)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user(session, username):
+    """Return the user with this username (case-insensitive) or None."""
+    from sqlalchemy import func
+
+    return session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
