@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import shapely
+from shapely.errors import GEOSException
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -13,6 +14,10 @@ from shapely.geometry.base import BaseGeometry
 M_PER_DEG_LON = 111_320.0
 M_PER_DEG_LAT = 110_574.0
 EARTH_RADIUS_M = 6_371_008.8
+# Pieces smaller than this are floating-point noise from overlay operations, not slivers.
+NOISE_M2 = 1e-3
+# Overlay precision used only when the exact overlay fails (about 0.1 mm in degrees).
+_FALLBACK_GRID = 1e-9
 
 
 def to_multipolygon(geom: BaseGeometry | None) -> MultiPolygon:
@@ -68,3 +73,19 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     dlam = math.radians(lon2 - lon1)
     h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlam / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def overlay(operation, a, b):
+    """Run a shapely overlay (intersection, difference, ...), retrying on a fine grid if GEOS fails."""
+    try:
+        return operation(a, b)
+    except GEOSException:
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            a, b = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+            return np.array([overlay(operation, x, y) for x, y in zip(a, b)], dtype=object)
+        return operation(a, b, grid_size=_FALLBACK_GRID)
+
+
+def fmt_area(value: float) -> str:
+    """Format an area in m² for messages."""
+    return f"{value:,.0f} m²" if value >= 10 else f"{value:.2f} m²"

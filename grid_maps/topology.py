@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 
 import numpy as np
 import shapely
-from shapely.errors import GEOSException
 from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
-from .geometry import M_PER_DEG_LAT, area_m2, areas_m2, to_multipolygon
-from .report import Repair, ValidationReport
-
-# Pieces smaller than this are floating-point noise from overlay operations, not slivers.
-NOISE_M2 = 1e-3
-# Overlay precision used only when the exact overlay fails (about 0.1 mm in degrees).
-_FALLBACK_GRID = 1e-9
+from .geometry import NOISE_M2, areas_m2, fmt_area, overlay, to_multipolygon
+from .repair import fill_thin_gaps, repair_against_parent, snap_distance_deg
+from .report import ValidationReport
 
 
 def check_overlaps(cells: list, tolerance_m2: float, report: ValidationReport, *, by_parent: bool) -> None:
@@ -34,7 +28,8 @@ def check_overlaps(cells: list, tolerance_m2: float, report: ValidationReport, *
     left, right = left[keep], right[keep]
     order = np.lexsort((right, left))
     left, right = left[order], right[order]
-    shared = _overlay(shapely.intersection, geoms[left], geoms[right])
+    # Neighbours sharing a border intersect in lines: cheap, and skipped by the area test.
+    shared = overlay(shapely.intersection, geoms[left], geoms[right])
     has_area = shapely.area(shared) > 0
     for i, j, region in zip(left[has_area], right[has_area], shared[has_area]):
         a, b = cells[i], cells[j]
@@ -52,16 +47,16 @@ def check_containment(
     cells: list, parents: dict[str, MultiPolygon], tolerance_m2: float, repair: bool, report: ValidationReport
 ) -> None:
     """Record outside_parent / sliver_outside_parent; with repair, snap and clip to the parent."""
-    snap_deg = math.sqrt(tolerance_m2) / M_PER_DEG_LAT
+    snap_deg = snap_distance_deg(tolerance_m2)
     for code in {c.parent_code for c in cells}:
         shapely.prepare(parents[code])
     for cell in cells:
         parent = parents[cell.parent_code]
         if repair:
-            _repair_against_parent(cell, parent, snap_deg, report)
+            repair_against_parent(cell, parent, snap_deg, report)
         if parent.covers(cell.geometry):
             continue
-        outside = _overlay(shapely.difference, cell.geometry, parent)
+        outside = overlay(shapely.difference, cell.geometry, parent)
         report_pieces(
             outside,
             tolerance_m2,
@@ -72,22 +67,31 @@ def check_containment(
         )
 
 
-def check_gaps(cells: list, parents: dict[str, MultiPolygon], tolerance_m2: float, report: ValidationReport) -> None:
+def check_gaps(
+    cells: list,
+    parents: dict[str, MultiPolygon],
+    tolerance_m2: float,
+    report: ValidationReport,
+    *,
+    repair: bool = False,
+) -> None:
     """Record gap / sliver_gap where a parent is not covered by its children."""
     children = defaultdict(list)
     for cell in cells:
-        children[cell.parent_code].append(cell.geometry)
+        children[cell.parent_code].append(cell)
     for code in sorted(parents):
-        geoms = children.get(code)
-        if not geoms:
+        kids = children.get(code)
+        if not kids:
             report.warning(
                 "parent_without_children",
                 f"parent {code} has no child cells in this import",
                 cell_code=code,
             )
             continue
-        covered = shapely.union_all(np.array(geoms, dtype=object))
-        gap = _overlay(shapely.difference, parents[code], covered)
+        gap = _uncovered(parents[code], kids)
+        if repair and not gap.is_empty:
+            if fill_thin_gaps(gap, kids, snap_distance_deg(tolerance_m2), report):
+                gap = _uncovered(parents[code], kids)
         report_pieces(
             gap,
             tolerance_m2,
@@ -96,6 +100,12 @@ def check_gaps(cells: list, parents: dict[str, MultiPolygon], tolerance_m2: floa
             f"parent {code} has area covered by no child",
             {"cell_code": code},
         )
+
+
+def _uncovered(parent: MultiPolygon, kids: list) -> BaseGeometry:
+    """Return the part of a parent that none of its children covers."""
+    covered = shapely.union_all(np.array([k.geometry for k in kids], dtype=object))
+    return overlay(shapely.difference, parent, covered)
 
 
 def report_pieces(
@@ -119,8 +129,8 @@ def report_pieces(
         report.error(error_code, message, **_locate(pieces[big], areas[big]), **where)
     if small.any():
         message = (
-            f"{what} by slivers: {_describe(pieces[small], areas[small])} "
-            f"(each within the {tolerance_m2:g} m² tolerance)"
+            f"{what}, in slivers each within the {tolerance_m2:g} m² tolerance: "
+            f"{_describe(pieces[small], areas[small])}"
         )
         report.warning(warning_code, message, **_locate(pieces[small], areas[small]), **where)
 
@@ -144,57 +154,3 @@ def _describe(pieces: np.ndarray, areas: np.ndarray) -> str:
     if len(pieces) > 1:
         text += f", the largest {fmt_area(float(areas.max()))}"
     return text + f" near ({point.x:.6f}, {point.y:.6f})"
-
-
-def fmt_area(value: float) -> str:
-    """Format an area in m² for messages."""
-    return f"{value:,.0f} m²" if value >= 10 else f"{value:.2f} m²"
-
-
-def _repair_against_parent(cell, parent: MultiPolygon, snap_deg: float, report: ValidationReport) -> None:
-    """Snap a cell's vertices onto its parent's boundary, then clip what still sticks out."""
-    original = cell.geometry
-    if snap_deg > 0:
-        minx, miny, maxx, maxy = original.bounds
-        # Snapping only looks at the part of the parent boundary near the cell, which keeps
-        # it fast when the parent is large.
-        nearby = shapely.clip_by_rect(
-            parent.boundary, minx - snap_deg, miny - snap_deg, maxx + snap_deg, maxy + snap_deg
-        )
-        if not nearby.is_empty:
-            snapped = to_multipolygon(shapely.make_valid(shapely.snap(original, nearby, snap_deg)))
-            moved = area_m2(_overlay(shapely.symmetric_difference, snapped, original))
-            if not snapped.is_empty and moved > NOISE_M2:
-                cell.geometry = snapped
-                report.repairs.append(
-                    Repair(
-                        cell.code,
-                        "snap_to_parent",
-                        f"cell {cell.code}: moved vertices within {snap_deg * M_PER_DEG_LAT:.1f} m onto "
-                        f"the boundary of parent {cell.parent_code}, changing {fmt_area(moved)}",
-                    )
-                )
-    if parent.covers(cell.geometry):
-        return
-    clipped = to_multipolygon(_overlay(shapely.intersection, cell.geometry, parent))
-    removed = area_m2(_overlay(shapely.difference, cell.geometry, parent))
-    if removed > NOISE_M2 and area_m2(clipped) > NOISE_M2:
-        cell.geometry = clipped
-        report.repairs.append(
-            Repair(
-                cell.code,
-                "clip_to_parent",
-                f"cell {cell.code}: cut off {fmt_area(removed)} lying outside parent {cell.parent_code}",
-            )
-        )
-
-
-def _overlay(operation, a, b):
-    """Run a shapely overlay, retrying on a fine precision grid if GEOS gives up."""
-    try:
-        return operation(a, b)
-    except GEOSException:
-        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-            a, b = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
-            return np.array([_overlay(operation, x, y) for x, y in zip(a, b)], dtype=object)
-        return operation(a, b, grid_size=_FALLBACK_GRID)

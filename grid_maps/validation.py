@@ -12,9 +12,9 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from .geojson import POLYGONAL_TYPES, CellFeature
-from .geometry import area_m2, areas_m2, to_multipolygon
+from .geometry import NOISE_M2, area_m2, areas_m2, fmt_area, to_multipolygon
 from .report import Repair, ValidationReport
-from .topology import NOISE_M2, check_containment, check_gaps, check_overlaps, fmt_area
+from .topology import check_containment, check_gaps, check_overlaps
 
 LINKS = ("code", "containment")
 _REASON_POINT = re.compile(r"\[\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)")
@@ -64,7 +64,7 @@ def validate_cells(
             cells = _link_by_containment(cells, parent_geoms, report)
         check_containment(cells, parent_geoms, sliver_tolerance_m2, repair, report)
         check_overlaps(cells, sliver_tolerance_m2, report, by_parent=True)
-        check_gaps(cells, parent_geoms, sliver_tolerance_m2, report)
+        check_gaps(cells, parent_geoms, sliver_tolerance_m2, report, repair=repair)
     valid = [c for c in cells if id(c) not in rejected]
     report.cell_count = len(valid)
     return valid, report

@@ -1,6 +1,6 @@
 """Who is calling: the bearer token of an API request, the session of a page."""
 
-from flask import g, request
+from flask import request
 
 from server.errors import Unauthorized
 from server.extensions import db
@@ -19,9 +19,10 @@ def bearer_token():
 
 def current_token():
     """Return the ApiToken of this request, authenticating once per request."""
-    if "api_token" not in g:
-        g.api_token = authenticate_token(db.session, bearer_token())
-    return g.api_token
+    # Kept on the request, not on g: g belongs to the app context, which can outlive a request.
+    if "grid.api_token" not in request.environ:
+        request.environ["grid.api_token"] = authenticate_token(db.session, bearer_token())
+    return request.environ["grid.api_token"]
 
 
 def current_user(*roles):

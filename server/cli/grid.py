@@ -90,18 +90,20 @@ def validate(file, code_property, name_property, parent_property, tolerance_m2, 
             link="code" if parent_property else "containment",
             tolerance_m2=_tolerance(tolerance_m2), repair=repair)
     except GeoJSONError as error:
-        _fail_file(error, as_json)
+        _fail_file(error.code, error.message, as_json)
+    except AppError as error:
+        _fail_file(error.code, error.message, as_json)
     echo_report(report, as_json)
     if not report.ok:
         raise SystemExit(1)
 
 
-def _fail_file(error, as_json):
+def _fail_file(code, message, as_json):
     if as_json:
-        click.echo(json.dumps({"ok": False, "error": {"code": error.code,
-                                                      "message": error.message}}))
+        click.echo(json.dumps({"ok": False, "error": {"code": code, "message": message}},
+                              ensure_ascii=False))
         raise SystemExit(1)
-    raise click.ClickException(f"{error.code}: {error.message}")
+    raise click.ClickException(f"{code}: {message}")
 
 
 def _draft_for(jurisdiction, map_name, map_id):
@@ -138,14 +140,18 @@ def import_(file, level, code_property, name_property, parent_property, toleranc
                 db.session, grid_map, data, level=level, code_property=code_property,
                 name_property=name_property, parent_property=parent_property,
                 tolerance_m2=_tolerance(tolerance_m2), repair=repair)
-    except GeoJSONError as error:
-        _fail_file(error, as_json)
     except AppError as error:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "error": {"code": error.code,
+                                                          "message": error.message},
+                                   "report": error.details}, ensure_ascii=False, indent=2))
+            raise SystemExit(1) from error
         if isinstance(error.details, dict) and "errors" in error.details:
             echo_report(error.details, as_json)
         raise click.ClickException(error.message) from error
     echo_report(report, as_json)
-    click.echo(f"Imported {report.cell_count} {level} cell(s) into draft map {grid_map.id}.")
+    if not as_json:
+        click.echo(f"Imported {report.cell_count} {level} cell(s) into draft map {grid_map.id}.")
 
 
 @grid_cli.command("activate")

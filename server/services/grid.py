@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from grid_maps import (
     LEVELS,
     CellFeature,
+    GeoJSONError,
     ValidationReport,
     area_m2,
     read_feature_collection,
@@ -13,7 +14,7 @@ from grid_maps import (
     validate_cells,
 )
 from grid_maps.report import Problem
-from server.errors import Conflict, ValidationFailed
+from server.errors import AppError, Conflict, ValidationFailed
 from server.models import CellAssignment, GridCell, GridMap
 from server.models._types import utcnow
 
@@ -59,10 +60,13 @@ def _parent_level(level):
 def check_file(data, *, code_property="code", name_property="name", parent_property=None,
                parents=None, link="code", tolerance_m2=100.0, repair=False):
     """Read and validate a GeoJSON file of cells without storing anything."""
-    features, report = read_feature_collection(
-        data, code_property=code_property, name_property=name_property,
-        parent_property=parent_property,
-    )
+    try:
+        features, report = read_feature_collection(
+            data, code_property=code_property, name_property=name_property,
+            parent_property=parent_property,
+        )
+    except GeoJSONError as error:
+        raise AppError(error.message, code=error.code, status=400) from error
     return validate_cells(features, parents=parents, link=link,
                           sliver_tolerance_m2=tolerance_m2, repair=repair, report=report)
 

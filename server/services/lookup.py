@@ -26,7 +26,8 @@ def cell_index(session, grid_map):
 
     if grid_map.status == "draft":
         return build()
-    return cached_index(("map", grid_map.id), build)
+    # Key on the activation time too: ids can be reused after a rollback (SQLite, tests).
+    return cached_index(("map", grid_map.id, grid_map.activated_at), build)
 
 
 def active_maps(session):
