@@ -108,8 +108,14 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # %(L)s = request time in seconds (decimal): slow uploads and slow queries show up here.
 # No query strings with tokens are logged: tokens travel in the Authorization header.
 access_log_format = (
-    '%({x-real-ip}i)s - %(u)s [%(t)s] "%(r)s" %(s)s %(b)s '
+    '%({x-real-ip}i)s - %(u)s %(t)s "%(r)s" %(s)s %(b)s '
     '"%(f)s" "%(a)s" rt=%(L)s rid=%({x-request-id}i)s pid=%(p)s'
 )
 
 proc_name = "grid-inspection"
+
+# Newer gunicorn (>= 25.1) opens a control socket for `gunicornc`, by default under
+# $HOME, which the hardened unit cannot write (ProtectHome). Under systemd put it in the
+# unit's RuntimeDirectory (/run/grid-inspection). Older gunicorn ignores this setting.
+if os.environ.get("RUNTIME_DIRECTORY"):
+    control_socket = os.path.join(os.environ["RUNTIME_DIRECTORY"].split(":")[0], "gunicorn.ctl")

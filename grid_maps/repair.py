@@ -52,10 +52,12 @@ def repair_against_parent(cell, parent: MultiPolygon, snap_deg: float, report: V
 def snap_vertices(geometry: MultiPolygon, parent: MultiPolygon, snap_deg: float) -> MultiPolygon | None:
     """Move each vertex lying within snap_deg of the parent's boundary onto that boundary.
 
-    A vertex goes to the nearest parent vertex within reach (so corners meet), else to the
-    nearest point of the boundary. Each vertex moves by its own coordinates alone, so a vertex
-    shared by two siblings moves the same way in both and their common edge stays common;
-    shapely.snap does not promise that and was seen to make siblings overlap.
+    Each vertex goes to the nearest point of the boundary, by its own coordinates alone, so a
+    vertex shared by two siblings moves the same way in both and their common edge stays
+    common; shapely.snap does not promise that and was seen to make siblings overlap. Moving
+    to the nearest point (not the nearest parent vertex) keeps vertices where siblings meet
+    the boundary from sliding along it. What is left between a child's edge and a curved
+    parent boundary is a thin gap, which fill_thin_gaps closes.
     """
     minx, miny, maxx, maxy = geometry.bounds
     # Only the part of the parent boundary near the cell matters; clipping keeps it fast.
@@ -71,11 +73,6 @@ def snap_vertices(geometry: MultiPolygon, parent: MultiPolygon, snap_deg: float)
     if not near.any():
         return None
     targets = shapely.get_coordinates(shapely.shortest_line(points[near], nearby))[1::2]
-    corners = shapely.get_coordinates(nearby)
-    hit, corner = shapely.STRtree(shapely.points(corners)).query_nearest(
-        points[near], max_distance=snap_deg, all_matches=False
-    )
-    targets[hit] = corners[corner]
     moved = coords.copy()
     moved[near] = targets
     snapped = shapely.transform(geometry, lambda _: moved)

@@ -24,16 +24,17 @@ blp = Blueprint("cells", __name__, description="Grid cells (网格) in your scop
 
 @blp.get("/")
 @blp.arguments(CellQuery, location="query")
-@blp.response(200, CellWithGeometry(many=True))
+@blp.response(200, CellSchema(many=True))
 def list_cells(args):
-    """List cells in your scope, filtered by map, level or parent."""
+    """List cells in your scope, filtered by map, level or parent.
+
+    Geometry: GET /cells/{id} for one, /maps/{id}/cells.geojson for many.
+    """
     query = select(GridCell).where(cell_scope_clause(current_user())).order_by(GridCell.path)
     for name in ("map_id", "level", "parent_id"):
         if name in args:
             query = query.where(getattr(GridCell, name) == args[name])
-    cells = db.session.scalars(query.limit(args["limit"]).offset(args["offset"])).all()
-    schema = CellWithGeometry if args["with_geometry"] else CellSchema
-    return schema(many=True).dump(cells)
+    return db.session.scalars(query.limit(args["limit"]).offset(args["offset"])).all()
 
 
 @blp.get("/<int:cell_id>")

@@ -44,7 +44,6 @@ class CellQuery(PageArgs):
     map_id = fields.Int()
     level = fields.Str(validate=validate.OneOf(LEVELS))
     parent_id = fields.Int()
-    with_geometry = fields.Bool(load_default=False)
 
 
 class LookupQuery(Schema):

@@ -3,11 +3,12 @@
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from grid_maps import CellFeature, area_m2, read_feature_collection, validate_cells
+from grid_maps import CellFeature, area_m2, read_feature_collection, subdivide, validate_cells
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -190,7 +191,16 @@ def test_repair_clips_a_child_to_its_parent():
     assert valid[0].geometry.equals(parent)
 
 
-def test_repair_snaps_a_child_edge_onto_the_parent_boundary():
+def test_repair_snaps_vertices_just_outside_onto_the_parent_boundary():
+    # The child's east edge lies about 1 m east of the parent's.
+    parent = box(X, Y, X + 0.1, Y + 0.1)
+    valid, report = validate_cells(cells(("A1", box(X, Y, X + 0.10001, Y + 0.1), "P")), parents={"P": parent}, repair=True)
+    assert report.problems == []
+    assert [r.action for r in report.repairs] == ["snap_to_parent"]
+    assert valid[0].geometry.equals(parent)
+
+
+def test_repair_fills_a_thin_gap_along_the_parent_boundary():
     # The child stops about 1 m short of the parent's 11 km east edge: ~9,500 m² of gap.
     parent = box(X, Y, X + 0.1, Y + 0.1)
     child = box(X, Y, X + 0.09999, Y + 0.1)
@@ -198,8 +208,33 @@ def test_repair_snaps_a_child_edge_onto_the_parent_boundary():
     valid, report = validate_cells(cells(("A1", child, "P")), parents={"P": parent}, repair=True)
     assert codes_of(unrepaired.problems) == ["gap"]
     assert report.problems == []
-    assert [r.action for r in report.repairs] == ["snap_to_parent"]
+    assert [r.action for r in report.repairs] == ["fill_gap"]
     assert valid[0].geometry.equals(parent)
+
+
+def test_repair_leaves_a_wide_gap_as_an_error():
+    parent = box(X, Y, X + 0.1, Y + 0.1)
+    _, report = validate_cells(cells(("A1", box(X, Y, X + 0.05, Y + 0.1), "P")), parents={"P": parent}, repair=True)
+    assert codes_of(report.problems) == ["gap"]
+    assert report.repairs == []
+
+
+def test_repair_fits_jittered_halves_of_a_real_district_back_into_it():
+    features, _ = read_real("wuhai-districts.geojson")
+    district = features[0]
+
+    def jitter(coords):  # up to ~3 m, the same for a vertex wherever it appears
+        h = np.sin(coords[:, 0] * 1e5) * np.cos(coords[:, 1] * 1e5) * 3e-5
+        return coords + np.stack([h, -h], axis=1)
+
+    halves = [shapely.transform(p, jitter) for p in subdivide(district.geometry, 2)]
+    children = cells(("C1", halves[0], district.code), ("C2", halves[1], district.code))
+    _, unrepaired = validate_cells(children, parents={district.code: district.geometry})
+    valid, report = validate_cells(children, parents={district.code: district.geometry}, repair=True)
+    assert not unrepaired.ok
+    assert report.problems == []
+    union = shapely.union_all([c.geometry for c in valid])
+    assert area_m2(shapely.symmetric_difference(union, district.geometry)) < 1
 
 
 def test_siblings_of_different_parents_are_not_compared_for_overlap():

@@ -1,0 +1,105 @@
+"""Every read and write is scoped: assigned cells and their descendants, nothing else."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.factories import assign, auth_headers, make_grid, make_user
+
+
+@pytest.fixture
+def world(db_session):
+    grid = make_grid(db_session)
+    admin = make_user(db_session, "admin")
+    coordinator = make_user(db_session, "coordinator", "wang")
+    supervisor = make_user(db_session, "supervisor", "liu")
+    other = make_user(db_session, "coordinator", "zhao")
+    assign(db_session, admin, coordinator, grid.cells["D1001001"])
+    assign(db_session, admin, supervisor, grid.cells["D1"])
+    assign(db_session, admin, other, grid.cells["D2001001"])
+    return grid, admin, coordinator, supervisor, other
+
+
+def codes(response):
+    return sorted(c["code"] for c in response.get_json())
+
+
+def test_coordinator_sees_only_their_cell(client, db_session, world):
+    grid, _, coordinator, _, _ = world
+    headers = auth_headers(db_session, coordinator)
+    assert codes(client.get("/api/v1/cells/", headers=headers)) == ["D1001001"]
+    assert client.get(f"/api/v1/cells/{grid.cells['D1001001'].id}", headers=headers).status_code == 200
+
+
+def test_supervisor_sees_the_whole_subtree(client, db_session, world):
+    _, _, _, supervisor, _ = world
+    headers = auth_headers(db_session, supervisor)
+    assert codes(client.get("/api/v1/cells/", headers=headers)) == [
+        "D1", "D1001", "D1001001", "D1001002", "D1002", "D1002001", "D1002002"]
+
+
+@pytest.mark.parametrize("code", ["D1", "D1002", "D2", "D2001001"])
+def test_cells_out_of_scope_are_not_found(client, db_session, world, code):
+    grid, _, coordinator, _, _ = world
+    response = client.get(f"/api/v1/cells/{grid.cells[code].id}",
+                          headers=auth_headers(db_session, coordinator))
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_lookup_outside_scope_answers_no_cell(client, db_session, world):
+    _, _, coordinator, _, _ = world
+    response = client.get("/api/v1/cells/lookup?lon=106.15&lat=39.05",
+                          headers=auth_headers(db_session, coordinator))
+    assert response.status_code == 200 and response.get_json()["cell"] is None
+
+
+def test_coordinator_cannot_assign(client, db_session, world):
+    grid, _, coordinator, _, other = world
+    response = client.post("/api/v1/assignments/", json={
+        "user_id": other.id, "cell_id": grid.cells["D1001001"].id},
+        headers=auth_headers(db_session, coordinator))
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "role_required"
+
+
+def test_supervisor_assigns_inside_but_not_outside_their_scope(client, db_session, world):
+    grid, _, _, supervisor, other = world
+    headers = auth_headers(db_session, supervisor)
+    inside = client.post("/api/v1/assignments/", json={
+        "user_id": other.id, "cell_id": grid.cells["D1002001"].id, "duty": ["clinic"]},
+        headers=headers)
+    assert inside.status_code == 201, inside.get_json()
+    assert inside.get_json()["cell_code"] == "D1002001"
+    outside = client.post("/api/v1/assignments/", json={
+        "user_id": other.id, "cell_id": grid.cells["D2002001"].id}, headers=headers)
+    assert outside.status_code == 404
+
+
+def test_an_ended_assignment_gives_no_scope(client, db_session, world):
+    grid, admin, coordinator, _, _ = world
+    headers = auth_headers(db_session, coordinator)
+    assignment_id = client.get("/api/v1/assignments/", headers=headers).get_json()[0]["id"]
+    ended = client.post(f"/api/v1/assignments/{assignment_id}/end",
+                        headers=auth_headers(db_session, admin))
+    assert ended.status_code == 200
+    tomorrow = date.today() + timedelta(days=1)
+    import time_machine
+
+    with time_machine.travel(tomorrow, tick=False):
+        assert client.get("/api/v1/cells/", headers=headers).get_json() == []
+
+
+def test_future_assignment_gives_no_scope_yet(client, db_session, world):
+    grid, admin, _, _, _ = world
+    newcomer = make_user(db_session, "coordinator")
+    assign(db_session, admin, newcomer, grid.cells["D2"], valid_from=date.today() + timedelta(days=3))
+    assert client.get("/api/v1/cells/", headers=auth_headers(db_session, newcomer)).get_json() == []
+
+
+def test_users_list_is_scoped(client, db_session, world):
+    _, _, coordinator, supervisor, _ = world
+    mine = client.get("/api/v1/users/", headers=auth_headers(db_session, coordinator)).get_json()
+    assert [u["username"] for u in mine] == ["wang"]
+    staff = client.get("/api/v1/users/", headers=auth_headers(db_session, supervisor)).get_json()
+    assert sorted(u["username"] for u in staff) == ["liu", "wang"]

@@ -1,0 +1,132 @@
+"""Walk every endpoint of the OpenAPI spec as the coordinator of one cell.
+
+No answer may carry data of another cell, another map, or another person, and no write may
+change anything.
+"""
+
+import re
+
+import pytest
+from shapely.geometry import box
+
+from server.models import CellAssignment, GridCell, GridMap, User
+from server.services import grid as grid_service
+from tests.factories import as_bytes, assign, auth_headers, feature_collection, make_grid, make_user
+
+OWN_CELL = "D1001001"
+
+
+@pytest.fixture
+def world(db_session):
+    grid = make_grid(db_session)
+    foreign = grid_service.create_map(db_session, jurisdiction_code="T2", name="外地")
+    grid_service.import_level(db_session, foreign, as_bytes(feature_collection(
+        [("X1", "外区", box(107.0, 39.0, 107.1, 39.1))])), level="district")
+    admin = make_user(db_session, "admin", "root")
+    me = make_user(db_session, "coordinator", "wang")
+    other = make_user(db_session, "coordinator", "zhao")
+    mine = assign(db_session, admin, me, grid.cells[OWN_CELL])
+    theirs = assign(db_session, admin, other, grid.cells["D2001001"])
+    return {"grid": grid, "foreign": foreign, "me": me, "other": other, "mine": mine,
+            "theirs": theirs, "admin": admin}
+
+
+def foreign_values(world):
+    """Path parameter values that point outside the coordinator's scope."""
+    cells = world["grid"].cells
+    return {
+        "cell_id": [cells[code].id for code in ("D1", "D1001", "D1001002", "D2", "D2001001")],
+        "map_id": [world["foreign"].id],
+        "user_id": [world["other"].id, world["admin"].id],
+        "assignment_id": [world["theirs"].id],
+    }
+
+
+def own_values(world):
+    return {"cell_id": [world["grid"].cells[OWN_CELL].id], "map_id": [world["grid"].map.id],
+            "user_id": [world["me"].id], "assignment_id": [world["mine"].id]}
+
+
+def bodies(world):
+    cells = world["grid"].cells
+    district = feature_collection([("Z9", "新区", box(106.3, 39.0, 106.4, 39.1))])
+    return {
+        "/api/v1/auth/token": {"username": "wang", "password": "correct-horse-1"},
+        "/api/v1/users/": {"username": "intruder", "password": "12345678x", "role": "admin"},
+        "/api/v1/maps/": {"jurisdiction_code": "T9", "name": "x"},
+        "/api/v1/assignments/": {"user_id": world["me"].id, "cell_id": cells["D2"].id},
+        "/api/v1/cells/{cell_id}/subdivide": {"parts": 2},
+        "/api/v1/maps/{map_id}/levels": as_bytes(district),
+        "/api/v1/maps/validate-file": as_bytes(district),
+    }
+
+
+QUERY = {"/api/v1/cells/lookup": "lon=106.15&lat=39.05",
+         "/api/v1/maps/{map_id}/levels": "level=street"}
+
+
+def leaks(payload, world):
+    """Return what in a JSON payload belongs to someone else's scope."""
+    found = []
+    allowed_users = {"wang"}
+
+    def walk(value):
+        if isinstance(value, dict):
+            if "level" in value and "code" in value and value["code"] != OWN_CELL:
+                found.append(("cell", value["code"]))
+            if value.get("cell_code") not in (None, OWN_CELL):
+                found.append(("assignment", value["cell_code"]))
+            if "username" in value and value["username"] not in allowed_users:
+                found.append(("user", value["username"]))
+            if "jurisdiction_code" in value and value["jurisdiction_code"] != "T1":
+                found.append(("map", value["jurisdiction_code"]))
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(payload)
+    return found
+
+
+def snapshot(db_session):
+    db_session.expire_all()
+    return {model.__name__: db_session.query(model).count()
+            for model in (GridMap, GridCell, User, CellAssignment)}
+
+
+def test_every_endpoint_keeps_a_coordinator_in_their_cell(client, db_session, world):
+    spec = client.get("/api/openapi.json").get_json()
+    headers = auth_headers(db_session, world["me"])
+    before = snapshot(db_session)
+    sent = bodies(world)
+    walked = set()
+    operations = [(path, method) for path, ops in spec["paths"].items()
+                  for method in ops if method in ("get", "post", "put", "patch", "delete")]
+    # Revoking our own token last keeps the walk going.
+    operations.sort(key=lambda op: op == ("/api/v1/auth/token", "delete"))
+    for path, method in operations:
+        params = re.findall(r"{(\w+)}", path)
+        value_sets = [foreign_values(world), own_values(world)] if params else [{}]
+        for values in value_sets:
+            for index in range(max((len(values[p]) for p in params), default=1)):
+                url = path
+                for name in params:
+                    url = url.replace("{%s}" % name, str(values[name][index % len(values[name])]))
+                if path in QUERY:
+                    url += "?" + QUERY[path]
+                body = sent.get(path)
+                kwargs = {"data": body, "content_type": "application/geo+json"} \
+                    if isinstance(body, bytes) else {"json": body}
+                response = client.open(url, method=method.upper(), headers=headers, **kwargs)
+                walked.add((path, method))
+                assert response.status_code < 500, (method, url, response.get_data(as_text=True))
+                if method != "get":
+                    assert response.status_code in (401, 403, 404, 201, 204, 200), (method, url)
+                if response.is_json and response.get_data():
+                    assert leaks(response.get_json(), world) == [], (method, url)
+    assert walked == set(operations)
+    after = snapshot(db_session)
+    # Signing in stores a token, not data; nothing else may change.
+    assert after == before
