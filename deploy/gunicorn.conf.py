@@ -88,11 +88,12 @@ if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # --- Request limits -----------------------------------------------------------------------
-# Gunicorn's defaults, written out so they are a decision, not an accident. nginx rejects
-# anything larger first (large_client_header_buffers), so these only matter if gunicorn is
-# reached directly. Bounding-box and filter query strings fit easily in 4 KiB; request
-# bodies are not limited here (MAX_CONTENT_LENGTH in the app and client_max_body_size in
-# nginx do that).
+# Gunicorn's defaults, written out so they are a decision, not an accident. nginx lets
+# request lines up to 8 KiB through (large_client_header_buffers), so 4094 bytes here is
+# the effective limit: a longer URL gets 400. Bounding-box, cursor and filter query
+# strings fit easily; long lists of ids belong in a POST body. Header limits leave room
+# for bearer tokens and forwarded headers. Request bodies are not limited here
+# (MAX_CONTENT_LENGTH in the app and client_max_body_size in nginx do that).
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190

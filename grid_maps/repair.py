@@ -36,7 +36,7 @@ def repair_against_parent(cell, parent: MultiPolygon, snap_deg: float, report: V
             )
     if parent.covers(cell.geometry):
         return
-    clipped = to_multipolygon(overlay(shapely.intersection, cell.geometry, parent))
+    clipped = valid_multipolygon(overlay(shapely.intersection, cell.geometry, parent))
     removed = area_m2(overlay(shapely.difference, cell.geometry, parent))
     if removed > NOISE_M2 and area_m2(clipped) > NOISE_M2:
         cell.geometry = clipped
@@ -76,7 +76,7 @@ def snap_vertices(geometry: MultiPolygon, parent: MultiPolygon, snap_deg: float)
     moved = coords.copy()
     moved[near] = targets
     snapped = shapely.transform(geometry, lambda _: moved)
-    return to_multipolygon(shapely.make_valid(snapped))
+    return valid_multipolygon(snapped)
 
 
 def fill_thin_gaps(gap: BaseGeometry, kids: list, snap_deg: float, report: ValidationReport) -> bool:
@@ -101,7 +101,7 @@ def fill_thin_gaps(gap: BaseGeometry, kids: list, snap_deg: float, report: Valid
         taken.setdefault(int(candidates[int(np.argmax(touching))]), []).append(piece)
     for i in sorted(taken):
         kid, added = kids[i], taken[i]
-        kid.geometry = to_multipolygon(shapely.union_all([kid.geometry, *added]))
+        kid.geometry = valid_multipolygon(shapely.union_all([kid.geometry, *added]))
         report.repairs.append(
             Repair(
                 kid.code,
@@ -111,3 +111,9 @@ def fill_thin_gaps(gap: BaseGeometry, kids: list, snap_deg: float, report: Valid
             )
         )
     return bool(taken)
+
+
+def valid_multipolygon(geometry: BaseGeometry) -> MultiPolygon:
+    """Return the polygonal parts of a geometry as a valid MultiPolygon."""
+    polygon = to_multipolygon(geometry)
+    return polygon if polygon.is_valid else to_multipolygon(shapely.make_valid(polygon))

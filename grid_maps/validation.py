@@ -187,12 +187,13 @@ def _link_by_code(
     cells: list[ValidCell], parents: dict[str, MultiPolygon], report: ValidationReport
 ) -> list[ValidCell]:
     """Keep cells whose parent code names a parent; record unknown_parent for the rest."""
+    unread = {p.feature_index for p in report.problems if p.code == "missing_property"}
     linked = []
     for cell in cells:
         if cell.parent_code in parents:
             linked.append(cell)
         elif cell.parent_code is None:
-            if not report.has("missing_property", cell.index):
+            if cell.index not in unread:
                 report.error(
                     "unknown_parent",
                     f"cell {cell.code} has no parent code",
