@@ -19,7 +19,7 @@ def snap_distance_deg(tolerance_m2: float) -> float:
 
 
 def repair_against_parent(cell, parent: MultiPolygon, snap_deg: float, report: ValidationReport) -> None:
-    """Snap a cell's vertices onto its parent's boundary, then clip what still sticks out."""
+    """Snap a cell's outside vertices onto its parent's boundary, then clip what still sticks out."""
     original = cell.geometry
     snapped = snap_vertices(original, parent, snap_deg) if snap_deg > 0 else None
     if snapped is not None and not snapped.is_empty:
@@ -50,8 +50,10 @@ def repair_against_parent(cell, parent: MultiPolygon, snap_deg: float, report: V
 
 
 def snap_vertices(geometry: MultiPolygon, parent: MultiPolygon, snap_deg: float) -> MultiPolygon | None:
-    """Move each vertex lying within snap_deg of the parent's boundary onto that boundary.
+    """Move each vertex lying outside the parent, within snap_deg of it, onto its boundary.
 
+    Vertices inside are left alone, even near the boundary: moving them would change cells
+    that already fit (a T-junction near the boundary would open an overlap).
     Each vertex goes to the nearest point of the boundary, by its own coordinates alone, so a
     vertex shared by two siblings moves the same way in both and their common edge stays
     common; shapely.snap does not promise that and was seen to make siblings overlap. Moving
@@ -69,7 +71,7 @@ def snap_vertices(geometry: MultiPolygon, parent: MultiPolygon, snap_deg: float)
     coords = shapely.get_coordinates(geometry)
     points = shapely.points(coords)
     shapely.prepare(nearby)
-    near = shapely.dwithin(points, nearby, snap_deg)
+    near = shapely.dwithin(points, nearby, snap_deg) & ~shapely.covers(parent, points)
     if not near.any():
         return None
     targets = shapely.get_coordinates(shapely.shortest_line(points[near], nearby))[1::2]

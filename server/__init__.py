@@ -28,7 +28,13 @@ def create_app(config=None):
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
+    if app.config["PROXY_FIX_HOPS"]:
+        # Behind nginx: take the client address and scheme from its X-Forwarded-* headers.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     api = Api(app)
 
     from server.api import register_api

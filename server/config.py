@@ -21,6 +21,10 @@ class Config:
             "DATABASE_URL", f"sqlite:///{var_dir / 'grid.sqlite3'}"
         )
         self.SECRET_KEY = os.environ.get("SECRET_KEY")
+        # A non-editable install puts the package in site-packages; the unit file points here.
+        self.MIGRATIONS_DIR = os.environ.get("GRID_MIGRATIONS_DIR", str(PROJECT_ROOT / "migrations"))
+        # Number of trusted proxies in front (nginx: 1); 0 trusts no X-Forwarded-* header.
+        self.PROXY_FIX_HOPS = _int_env("PROXY_FIX_HOPS", 0)
         self.MAX_CONTENT_LENGTH = _int_env("MAX_CONTENT_LENGTH", 50 * 1024 * 1024)
         self.TOKEN_TTL_HOURS = _int_env("TOKEN_TTL_HOURS", 12)
         self.LOGIN_MAX_FAILURES = _int_env("LOGIN_MAX_FAILURES", 5)

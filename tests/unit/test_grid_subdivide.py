@@ -92,3 +92,9 @@ def test_piece_count_out_of_range_is_refused(district, n):
 def test_geometry_without_area_is_refused():
     with pytest.raises(ValueError):
         subdivide(shapely.LineString([(100, 40), (101, 40)]), 2)
+
+
+def test_repair_changes_nothing_in_children_that_already_fit(district):
+    children = [CellFeature(i, f"P-{i:03d}", f"网格{i}", g, "P") for i, g in enumerate(subdivide(district, 7))]
+    _, report = validate_cells(children, parents={"P": district}, repair=True)
+    assert report.problems == [] and report.repairs == []
