@@ -10,7 +10,7 @@ TEST_PACKAGES := $(RUN_PACKAGES) postgresql postgresql-15-postgis-3
 LEAFLET := server/web/static/vendor/leaflet/leaflet.js
 export SPATIALITE_LIBRARY_PATH := mod_spatialite
 
-.PHONY: setup setup-test run test test-unit test-sqlite test-postgis bench clean
+.PHONY: setup setup-test system system-test run test test-unit test-sqlite test-postgis bench clean
 
 define apt_install
 	@need=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
@@ -22,10 +22,15 @@ define apt_install
 	fi
 endef
 
-setup: $(VENV)/.installed $(LEAFLET)
+# Prerequisites run left to right: system packages first (npm is needed for Leaflet).
+setup: system $(VENV)/.installed $(LEAFLET)
+
+setup-test: system-test setup
+
+system:
 	$(call apt_install,$(RUN_PACKAGES))
 
-setup-test: setup
+system-test:
 	$(call apt_install,$(TEST_PACKAGES))
 
 $(VENV)/.installed: pyproject.toml
