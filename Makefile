@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app server
 PORT ?= 5000
 HOST ?= 127.0.0.1
 RUN_PACKAGES := libsqlite3-mod-spatialite
-TEST_PACKAGES := $(RUN_PACKAGES) postgresql postgresql-15-postgis-3
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql postgresql-15-postgis-3 chromium fonts-noto-cjk
 LEAFLET := server/web/static/vendor/leaflet/leaflet.js
 export SPATIALITE_LIBRARY_PATH := mod_spatialite
 

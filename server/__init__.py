@@ -9,8 +9,9 @@ from server.config import Config
 
 def create_app(config=None):
     """Create and configure the app; `config` is a Config-like object (tests pass TestConfig)."""
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config.from_object(config or Config())
+    app.json.ensure_ascii = False  # Chinese names stay readable in responses
     if not app.config.get("SECRET_KEY"):
         if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
             raise RuntimeError("SECRET_KEY must be set when running on PostgreSQL")

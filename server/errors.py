@@ -85,6 +85,9 @@ def register_error_handlers(app):
             405: "method_not_allowed",
         }.get(error.code, (error.name or "error").lower().replace(" ", "_"))
         message = error.description or error.name
+        if details and error.code in (400, 422):
+            message = "Invalid request: " + "; ".join(
+                f"{location} {problems}" for location, problems in details.items())
         if error.code == 413:
             message = "The request body is larger than the server accepts."
         return _render(error.code, code, message, details)

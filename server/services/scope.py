@@ -52,8 +52,9 @@ def get_cell_in_scope(session, user, cell_id):
 def require_role(user, *roles):
     """Raise Forbidden unless the user has one of the roles (admins always pass)."""
     if user.role != "admin" and user.role not in roles:
-        raise Forbidden(f"This action needs the role {' or '.join(('admin',) + roles)}.",
-                        code="role_required")
+        allowed = ["admin", *(role for role in roles if role != "admin")]
+        raise Forbidden(f"This action needs the role {' or '.join(allowed)}.",
+                        code="role_required", details={"roles": allowed})
 
 
 def visible_maps_query(user):

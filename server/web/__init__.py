@@ -14,8 +14,9 @@ from server.services.lookup import active_maps
 from server.services.scope import cell_scope_clause
 from server.web.geojson import cells_feature_collection
 
+# Not /static: that URL belongs to the app's own (unused) static folder and would shadow ours.
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
-                   static_url_path="/static")
+                   static_url_path="/assets")
 
 
 @web_bp.get("/healthz")

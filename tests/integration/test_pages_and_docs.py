@@ -55,6 +55,12 @@ def test_signed_in_coordinator_sees_only_their_cells_on_the_map(client, db_sessi
     response = client.post("/login", data={"username": "wang", "password": PASSWORD})
     assert response.status_code == 302
     page = client.get("/map")
-    assert page.status_code == 200 and "leaflet.js" in page.get_data(as_text=True)
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="(/[^"]+)"', page.get_data(as_text=True))
+    assert any(a.endswith("leaflet.js") for a in assets) and any(a.endswith("map.js") for a in assets)
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        response.close()
     features = client.get("/map/cells.geojson").get_json()["features"]
     assert sorted(f["properties"]["code"] for f in features) == ["D2001", "D2001001", "D2001002"]
