@@ -25,7 +25,7 @@ DATABASE_QUERY = text("""
         SELECT c.id FROM grid_cells c
         WHERE c.map_id = :map_id AND ST_Covers(c.geom, p.pt)
           AND NOT EXISTS (SELECT 1 FROM grid_cells k WHERE k.parent_id = c.id)
-        ORDER BY c.code LIMIT 1)
+        ORDER BY c.code COLLATE "C" LIMIT 1)
     FROM (SELECT t.i, ST_SetSRID(ST_MakePoint(t.x, t.y), 4326) AS pt
           FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) WITH ORDINALITY AS t(x, y, i)) p
     ORDER BY p.i

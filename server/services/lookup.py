@@ -52,12 +52,15 @@ def locate_many(session, grid_map, lons, lats):
 
 def locate_in_database(session, grid_map, lon, lat):
     """Answer the same question with ST_Covers in PostGIS or SpatiaLite."""
+    # Byte order, as in Python: a PostgreSQL locale collation could rank codes differently.
+    order = GridCell.code.collate("C") if session.get_bind().dialect.name == "postgresql" \
+        else GridCell.code
     point = func.ST_GeomFromText(f"POINT({float(lon):.12f} {float(lat):.12f})", 4326)
     query = (
         leaf_cells_query(grid_map.id)
         .with_only_columns(GridCell.id)
         .where(func.ST_Covers(GridCell.geom, point))
-        .order_by(GridCell.code)
+        .order_by(order)
         .limit(1)
     )
     return session.scalar(query)
