@@ -4,7 +4,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from server.errors import Conflict, NotFound, ValidationFailed
+from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.models import CellAssignment, GridCell, GridMap, User
 from server.services.scope import (
     active_assignment_clause,
@@ -14,16 +14,35 @@ from server.services.scope import (
 )
 
 
+# Supervisors staff their cells with these roles; admins may assign anyone.
+ASSIGNABLE_BY_SUPERVISORS = ("officer", "coordinator")
+
+
+def _managed_cell(session, actor, cell_id):
+    """Return a cell whose staff the actor manages: for supervisors, cells below their own."""
+    cell = session.scalar(select(GridCell).where(
+        GridCell.id == cell_id, cell_scope_clause(actor, strictly_below=True)))
+    if cell is None:
+        get_cell_in_scope(session, actor, cell_id)  # 404 when it is out of scope altogether
+        raise Forbidden("Supervisors manage the staff of the cells below their own.",
+                        code="not_managed")
+    return cell
+
+
 def create_assignment(session, actor, *, user_id, cell_id, duty=(), valid_from=None, valid_to=None):
-    """Assign a user to a cell in the actor's scope with a duty and a period."""
+    """Assign a user to a cell the actor manages, with a duty and a period."""
     require_role(actor, "supervisor")
-    cell = get_cell_in_scope(session, actor, cell_id)
+    cell = _managed_cell(session, actor, cell_id)
     grid_map = session.get(GridMap, cell.map_id)
     if grid_map.status == "retired":
         raise Conflict("Cells of a retired map cannot be assigned.", code="map_retired")
     user = session.get(User, user_id)
-    if user is None or not user.active:
-        raise NotFound(f"User {user_id} not found.")
+    assignable = user is not None and user.active and (
+        actor.is_admin or user.role in ASSIGNABLE_BY_SUPERVISORS)
+    if not assignable:
+        # One answer for "no such user" and "not yours to assign": ids reveal nothing.
+        raise NotFound(f"User {user_id} not found or not assignable by you.",
+                       code="user_not_assignable")
     valid_from = valid_from or date.today()
     if valid_to is not None and valid_to < valid_from:
         raise ValidationFailed("valid_to is before valid_from.",
@@ -69,6 +88,7 @@ def end_assignment(session, actor, assignment_id, *, on=None):
     """End an assignment (kept for the record): it no longer gives scope after `on`."""
     require_role(actor, "supervisor")
     assignment = get_assignment(session, actor, assignment_id)
+    _managed_cell(session, actor, assignment.cell_id)
     on = on or date.today()
     if assignment.valid_to is not None and assignment.valid_to <= on:
         raise Conflict("The assignment has already ended.", code="assignment_ended")

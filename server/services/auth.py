@@ -5,6 +5,8 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server.errors import TooManyAttempts, Unauthorized
 from server.models import ApiToken, LoginThrottle
@@ -32,7 +34,8 @@ def sign_in(session, username, password, *, remote_addr, max_failures, lock_minu
     names are throttled like known ones.
     """
     now = utcnow()
-    keys = [(f"user:{(username or '').strip().lower()}", max_failures)]
+    # Truncated: longer names cannot exist, and the key column is bounded.
+    keys = [(f"user:{(username or '').strip().lower()[:128]}", max_failures)]
     if remote_addr:
         keys.append((f"addr:{remote_addr}", max_failures * ADDRESS_FAILURE_FACTOR))
     throttles = [(_throttle(session, key, now), limit) for key, limit in keys]
@@ -64,11 +67,17 @@ def sign_in(session, username, password, *, remote_addr, max_failures, lock_minu
 
 
 def _throttle(session, key, now):
-    throttle = session.get(LoginThrottle, key)
-    if throttle is None:
-        throttle = LoginThrottle(key=key, failures=0, window_started_at=now)
-        session.add(throttle)
-    return throttle
+    """Return the throttle row for key, created if missing and locked until commit.
+
+    The lock serialises concurrent attempts on one name, so parallel guesses are all
+    counted (PostgreSQL; SQLite transactions are serialised by BEGIN IMMEDIATE).
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(LoginThrottle).values(
+        key=key, failures=0, window_started_at=now).on_conflict_do_nothing())
+    return session.scalars(select(LoginThrottle).where(LoginThrottle.key == key)
+                           .with_for_update().execution_options(populate_existing=True)).one()
 
 
 def issue_token(session, user, *, ttl_hours):

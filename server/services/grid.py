@@ -1,5 +1,7 @@
 """Grid map use cases: drafts, importing levels, validation, activation, subdivision."""
 
+from datetime import date
+
 from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import func, select
 
@@ -183,7 +185,7 @@ def activate_map(session, grid_map, *, tolerance_m2=100.0):
         rows = session.execute(
             select(CellAssignment, GridCell.code)
             .join(GridCell, GridCell.id == CellAssignment.cell_id)
-            .where(GridCell.map_id == old.id)
+            .where(GridCell.map_id == old.id, _not_ended())
         ).all()
         for assignment, code in rows:
             if code in new_cells:
@@ -198,6 +200,12 @@ def activate_map(session, grid_map, *, tolerance_m2=100.0):
     return {"map_id": grid_map.id, "retired": [m.id for m in previous],
             "assignments_moved": moved, "assignments_unmatched": unmatched,
             "report": report.to_dict()}
+
+
+def _not_ended():
+    # Ended assignments stay on the retired map: history is not rewritten.
+    today = date.today()
+    return (CellAssignment.valid_to.is_(None)) | (CellAssignment.valid_to >= today)
 
 
 def subdivide_cell(session, cell, parts, *, names=None):
@@ -215,12 +223,17 @@ def subdivide_cell(session, cell, parts, *, names=None):
     if names is not None and len(names) != parts:
         raise ValidationFailed(f"Give {parts} names or none.", details={"names": ["count"]})
     level = LEVELS[index + 1]
+    codes = [f"{cell.code}{number:03d}" for number in range(1, parts + 1)]
+    taken = sorted(session.scalars(select(GridCell.code).where(
+        GridCell.map_id == cell.map_id, GridCell.code.in_(codes))))
+    if taken:
+        raise Conflict(f"Child codes already used in this map: {', '.join(taken)}.",
+                       code="code_taken", details={"codes": taken})
     pieces = subdivide(to_shape(cell.geom), parts)
     children = []
     for number, piece in enumerate(pieces, start=1):
         name = names[number - 1] if names else f"{cell.name}第{number}{CHILD_NAME[level]}"
-        children.append(_add_cell(session, grid_map, level, f"{cell.code}{number:03d}", name,
-                                  piece, cell))
+        children.append(_add_cell(session, grid_map, level, codes[number - 1], name, piece, cell))
     session.flush()
     return children
 

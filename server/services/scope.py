@@ -18,11 +18,15 @@ def active_assignment_clause(today=None):
     )
 
 
-def cell_scope_clause(user, cell=GridCell, today=None):
-    """SQL condition: `cell` lies in the user's scope (always true for admins)."""
+def cell_scope_clause(user, cell=GridCell, today=None, strictly_below=False):
+    """SQL condition: `cell` lies in the user's scope (always true for admins).
+
+    strictly_below leaves out the assigned cells themselves: what a supervisor manages.
+    """
     if user.is_admin:
         return true()
     assigned = aliased(GridCell)
+    below = [cell.id != assigned.id] if strictly_below else []
     return exists(
         select(1)
         .select_from(CellAssignment)
@@ -32,6 +36,7 @@ def cell_scope_clause(user, cell=GridCell, today=None):
             active_assignment_clause(today),
             assigned.map_id == cell.map_id,
             cell.path.startswith(assigned.path, autoescape=False),
+            *below,
         )
     )
 

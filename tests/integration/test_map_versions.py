@@ -64,3 +64,28 @@ def test_a_cell_with_children_cannot_be_cut_again(db_session):
     with pytest.raises(Conflict) as raised:
         grid_service.subdivide_cell(db_session, grid.cells["D1"], 3)
     assert raised.value.code == "cell_has_children"
+
+
+def test_ended_assignments_stay_on_the_retired_map(db_session):
+    from datetime import date, timedelta
+
+    old = make_grid(db_session)
+    admin = make_user(db_session, "admin")
+    ended = assign(db_session, admin, make_user(db_session), old.cells["D1"],
+                   valid_from=date.today() - timedelta(days=30),
+                   valid_to=date.today() - timedelta(days=1))
+    grid_service.activate_map(db_session, new_version(db_session))
+    assert db_session.get(CellAssignment, ended.id).cell.map_id == old.map.id
+
+
+def test_subdividing_into_codes_already_used_is_a_conflict(db_session):
+    draft = grid_service.create_map(db_session, jurisdiction_code="T9", name="x")
+    from shapely.geometry import box
+
+    grid_service.import_level(db_session, draft, as_bytes(feature_collection(
+        [("A", "甲", box(106.0, 39.0, 106.1, 39.1)), ("A001", "乙", box(106.1, 39.0, 106.2, 39.1))])),
+        level="district")
+    cell = draft.cells.filter_by(code="A").one()
+    with pytest.raises(Conflict) as raised:
+        grid_service.subdivide_cell(db_session, cell, 2)
+    assert raised.value.code == "code_taken" and raised.value.details == {"codes": ["A001"]}

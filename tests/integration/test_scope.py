@@ -4,6 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from server.models import CellAssignment
+
 from tests.factories import assign, auth_headers, make_grid, make_user
 
 
@@ -103,3 +105,34 @@ def test_users_list_is_scoped(client, db_session, world):
     assert [u["username"] for u in mine] == ["wang"]
     staff = client.get("/api/v1/users/", headers=auth_headers(db_session, supervisor)).get_json()
     assert sorted(u["username"] for u in staff) == ["liu", "wang"]
+
+
+def test_supervisor_cannot_end_an_assignment_on_their_own_cell(client, db_session, world):
+    grid, admin, _, supervisor, _ = world
+    city = make_user(db_session, "supervisor", "city")
+    on_district = assign(db_session, admin, city, grid.cells["D1"])
+    response = client.post(f"/api/v1/assignments/{on_district.id}/end",
+                           headers=auth_headers(db_session, supervisor))
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "not_managed"
+    db_session.expire_all()
+    assert db_session.get(CellAssignment, on_district.id).valid_to is None
+
+
+@pytest.mark.parametrize("target", ["admin", "supervisor", "missing"])
+def test_supervisor_cannot_assign_admins_supervisors_or_unknown_ids_alike(client, db_session,
+                                                                           world, target):
+    grid, admin, _, supervisor, _ = world
+    user_id = {"admin": admin.id, "supervisor": supervisor.id, "missing": 10**6}[target]
+    response = client.post("/api/v1/assignments/", json={
+        "user_id": user_id, "cell_id": grid.cells["D1002"].id},
+        headers=auth_headers(db_session, supervisor))
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "user_not_assignable"
+
+
+def test_map_validation_report_is_for_admins_only(client, db_session, world):
+    grid, _, _, supervisor, _ = world
+    response = client.post(f"/api/v1/maps/{grid.map.id}/validate",
+                           headers=auth_headers(db_session, supervisor))
+    assert response.status_code == 403
