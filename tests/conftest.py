@@ -48,30 +48,37 @@ def app(database_url, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def db_session(request):
-    """Wrap an integration test in a transaction rolled back at the end."""
+    """Wrap an integration test in a transaction rolled back at the end.
+
+    The test gets its own session on that connection; each request and CLI call gets the
+    app's session in its own app context, as in production, so a request that fails and
+    rolls back undoes only its own savepoint.
+    """
     if "/integration/" not in str(request.node.fspath):
         yield None
         return
     app = request.getfixturevalue("app")
+    from sqlalchemy.orm import Session
+
     from grid_maps import clear_index_cache
     from server.extensions import db
 
     with app.app_context():
         engines = db.engines
-        engine = engines[None]
-        connection = engine.connect()
-        outer = connection.begin()
-        engines[None] = connection
-        db.session.remove()
+    engine = engines[None]
+    connection = engine.connect()
+    outer = connection.begin()
+    engines[None] = connection
+    clear_index_cache()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+        engines[None] = engine
         clear_index_cache()
-        try:
-            yield db.session
-        finally:
-            db.session.remove()
-            outer.rollback()
-            connection.close()
-            engines[None] = engine
-            clear_index_cache()
 
 
 @pytest.fixture
