@@ -160,6 +160,10 @@ def _crs_name(crs: object) -> str | None:
     return None
 
 
+MAX_CODE_LENGTH = 64
+MAX_NAME_LENGTH = 128
+
+
 def _read_feature(
     index: int,
     raw: object,
@@ -179,17 +183,19 @@ def _read_feature(
         return CellFeature(index, None, None, None, None, {})
     properties = raw.get("properties")
     properties = dict(properties) if isinstance(properties, dict) else {}
-    code = _text_property(index, properties, code_property, None, report)
-    name = _text_property(index, properties, name_property, code, report)
+    code = _text_property(index, properties, code_property, None, report, MAX_CODE_LENGTH)
+    name = _text_property(index, properties, name_property, code, report, MAX_NAME_LENGTH)
     parent_code = None
     if parent_property is not None:
-        parent_code = _text_property(index, properties, parent_property, code, report)
+        parent_code = _text_property(index, properties, parent_property, code, report,
+                                     MAX_CODE_LENGTH)
     geometry = _read_geometry(index, code, raw.get("geometry"), report)
     return CellFeature(index, code, name, geometry, parent_code, properties)
 
 
 def _text_property(
-    index: int, properties: dict, key: str, code: str | None, report: ValidationReport
+    index: int, properties: dict, key: str, code: str | None, report: ValidationReport,
+    max_length: int,
 ) -> str | None:
     """Return a property as stripped text (integers allowed), or record missing_property."""
     value = properties.get(key)
@@ -198,7 +204,16 @@ def _text_property(
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if isinstance(value, str) and value.strip():
-        return value.strip()
+        text = value.strip()
+        if len(text) > max_length or any(ord(char) < 32 for char in text):
+            report.error(
+                "bad_property",
+                f"{_label(index, code)}: property '{key}' must be at most {max_length} "
+                "characters without control characters",
+                feature_index=index, cell_code=code,
+            )
+            return None
+        return text
     if key not in properties or value is None or (isinstance(value, str) and not value.strip()):
         present = ", ".join(sorted(map(str, properties))) or "none"
         detail = f"property '{key}' is missing or empty (properties present: {present})"
@@ -231,6 +246,10 @@ def _read_geometry(
             "not_polygon", f"{label}: geometry is a {kind}, expected Polygon or MultiPolygon", **where
         )
         return None
+    unclosed = _unclosed_ring(raw)
+    if unclosed:
+        report.error("invalid_geometry", f"{label}: {unclosed}", **where)
+        return None
     try:
         geometry = shapely.force_2d(shape(raw))
     except (ShapelyError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
@@ -245,6 +264,18 @@ def _read_geometry(
     return geometry
 
 
+def _unclosed_ring(raw: dict) -> str | None:
+    """Say which ring does not end where it starts (Shapely would close it silently)."""
+    polygons = [raw.get("coordinates")] if raw["type"] == "Polygon" else raw.get("coordinates")
+    if not isinstance(polygons, list):
+        return None
+    for polygon in polygons:
+        for ring in polygon if isinstance(polygon, list) else []:
+            if isinstance(ring, list) and len(ring) >= 2 and ring[0] != ring[-1]:
+                return f"a ring is not closed: it starts at {ring[0]} and ends at {ring[-1]}"
+    return None
+
+
 def _check_range(label: str, geometry: BaseGeometry, report: ValidationReport, where: dict) -> None:
     """Record coordinates_out_of_range when a geometry is not in lon/lat degrees."""
     coords = shapely.get_coordinates(geometry)
@@ -254,6 +285,13 @@ def _check_range(label: str, geometry: BaseGeometry, report: ValidationReport, w
     lon, lat = coords[:, 0], coords[:, 1]
     bad = (np.abs(lon) > 180) | (np.abs(lat) > 90)
     if not bad.any():
+        if lon.max() - lon.min() > 180:
+            report.error(
+                "coordinates_out_of_range",
+                f"{label}: spans more than 180° of longitude; a cell crossing the antimeridian "
+                "must be split into parts on either side of it",
+                bbox=tuple(float(v) for v in geometry.bounds), **where,
+            )
         return
     x, y = coords[bad][0]
     hint = "projected coordinates (metres)? convert to WGS84 / EPSG:4326 lon/lat degrees"

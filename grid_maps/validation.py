@@ -122,6 +122,10 @@ def _valid_geometry(
     """Return (geometry, is_fine): made valid when invalid, None when nothing is left."""
     geometry = to_multipolygon(feature.geometry)
     if geometry.is_valid:
+        if area_m2(geometry) <= NOISE_M2:
+            report.error("empty_geometry", f"cell {feature.code}: the polygon has no area",
+                         cell_code=feature.code, feature_index=feature.index)
+            return None, False
         return geometry, True
     reason = shapely.is_valid_reason(geometry)
     point = _reason_point(reason)

@@ -70,6 +70,18 @@ def register_error_handlers(app):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
 
+    @app.errorhandler(RecursionError)
+    def handle_too_deep(error):
+        # A JSON body nested thousands deep blows the parser's stack.
+        return _render(400, "bad_request", "The request body is nested too deeply.")
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error):
+        if isinstance(error, HTTPException):
+            return handle_http_error(error)
+        app.logger.exception("Unhandled error")
+        return _render(500, "internal_error", "An unexpected error occurred; it has been logged.")
+
     @app.errorhandler(HTTPException)
     def handle_http_error(error):
         details = None

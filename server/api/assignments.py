@@ -36,14 +36,14 @@ def post_assignment(data):
         return create_assignment(db.session, actor, **data)
 
 
-@blp.get("/<int:assignment_id>")
+@blp.get("/<int(max=2147483647):assignment_id>")
 @blp.response(200, AssignmentSchema)
 def get_one(assignment_id):
     """Return one assignment in your scope."""
     return get_assignment(db.session, current_user(), assignment_id)
 
 
-@blp.post("/<int:assignment_id>/end")
+@blp.post("/<int(max=2147483647):assignment_id>/end")
 @blp.response(200, AssignmentSchema)
 def end(assignment_id):
     """End an assignment today; it stays on record (admin, supervisor)."""

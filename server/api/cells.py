@@ -37,7 +37,7 @@ def list_cells(args):
     return db.session.scalars(query.limit(args["limit"]).offset(args["offset"])).all()
 
 
-@blp.get("/<int:cell_id>")
+@blp.get("/<int(max=2147483647):cell_id>")
 @blp.response(200, CellWithGeometry)
 def get_cell(cell_id):
     """Return one cell with its geometry."""
@@ -67,7 +67,7 @@ def lookup(args):
     return {"cell": cell, "map_id": cell.map_id if cell else None}
 
 
-@blp.post("/<int:cell_id>/subdivide")
+@blp.post("/<int(max=2147483647):cell_id>/subdivide")
 @blp.arguments(SubdivideRequest)
 @blp.response(201, CellSchema(many=True))
 def subdivide(data, cell_id):

@@ -63,14 +63,14 @@ def create_map(data):
         return grid_service.create_map(db.session, **data)
 
 
-@blp.get("/<int:map_id>")
+@blp.get("/<int(max=2147483647):map_id>")
 @blp.response(200, MapSchema)
 def get_map(map_id):
     """Return one map."""
     return get_map_in_scope(db.session, current_user(), map_id)
 
 
-@blp.post("/<int:map_id>/levels")
+@blp.post("/<int(max=2147483647):map_id>/levels")
 @blp.arguments(ImportOptions, location="query")
 @blp.doc(requestBody=GEOJSON_BODY)
 @blp.response(201, ReportSchema)
@@ -104,7 +104,7 @@ def validate_file(options):
     return report.to_dict()
 
 
-@blp.post("/<int:map_id>/validate")
+@blp.post("/<int(max=2147483647):map_id>/validate")
 @blp.arguments(FileOptions(only=("tolerance_m2",)), location="query")
 @blp.response(200, ReportSchema)
 def validate_map(options, map_id):
@@ -114,7 +114,7 @@ def validate_map(options, map_id):
     return grid_service.validate_map(db.session, grid_map, tolerance_m2=_tolerance(options)).to_dict()
 
 
-@blp.post("/<int:map_id>/activate")
+@blp.post("/<int(max=2147483647):map_id>/activate")
 @blp.arguments(FileOptions(only=("tolerance_m2",)), location="query")
 @blp.response(200, ActivationResult)
 def activate_map(options, map_id):
@@ -125,7 +125,7 @@ def activate_map(options, map_id):
         return grid_service.activate_map(db.session, grid_map, tolerance_m2=_tolerance(options))
 
 
-@blp.get("/<int:map_id>/cells.geojson")
+@blp.get("/<int(max=2147483647):map_id>/cells.geojson")
 @blp.response(200, description="A GeoJSON FeatureCollection of the cells in your scope.")
 def map_cells_geojson(map_id):
     """Return the map's cells in your scope as GeoJSON."""

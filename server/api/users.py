@@ -41,7 +41,7 @@ def get_me():
     return current_user()
 
 
-@blp.get("/<int:user_id>")
+@blp.get("/<int(max=2147483647):user_id>")
 @blp.response(200, UserSchema)
 def get_user(user_id):
     """Return one user you may see."""

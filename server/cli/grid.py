@@ -17,6 +17,7 @@ from server.models.grid import LEVELS
 from server.services import grid as grid_service
 from server.services.lookup import locate
 
+MAP_ID = click.IntRange(1, 2**31 - 1)
 grid_cli = AppGroup("grid", help="Grid maps: validate, import, activate, subdivide.")
 
 
@@ -29,7 +30,8 @@ def file_options(command):
     command = click.option("--parent-property", default=None,
                            help="Feature property holding the parent cell's code "
                                 "(otherwise parents are found by containment).")(command)
-    command = click.option("--tolerance", "tolerance_m2", type=float, default=None,
+    command = click.option("--tolerance", "tolerance_m2", type=click.FloatRange(min=0, max=1e9),
+                           default=None,
                            help="Slivers below this area (m²) are warnings, not errors.")(command)
     command = click.option("--repair", is_flag=True,
                            help="Repair invalid geometry and snap/clip to parents; "
@@ -125,7 +127,7 @@ def _draft_for(jurisdiction, map_name, map_id):
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--level", required=True, type=click.Choice(LEVELS))
 @file_options
-@click.option("--map", "map_id", type=int, help="Draft map to import into.")
+@click.option("--map", "map_id", type=MAP_ID, help="Draft map to import into.")
 @click.option("--jurisdiction", help="Jurisdiction code; uses its draft or starts one.")
 @click.option("--map-name", help="Name of a new draft map.")
 @click.option("--json", "as_json", is_flag=True)
@@ -155,8 +157,8 @@ def import_(file, level, code_property, name_property, parent_property, toleranc
 
 
 @grid_cli.command("activate")
-@click.argument("map_id", type=int)
-@click.option("--tolerance", "tolerance_m2", type=float, default=None)
+@click.argument("map_id", type=MAP_ID)
+@click.option("--tolerance", "tolerance_m2", type=click.FloatRange(min=0, max=1e9), default=None)
 def activate(map_id, tolerance_m2):
     """Activate a valid draft map; the previous version is retired."""
     grid_map = db.session.get(GridMap, map_id)
@@ -177,8 +179,8 @@ def activate(map_id, tolerance_m2):
 
 @grid_cli.command("subdivide")
 @click.argument("cell_code")
-@click.option("--map", "map_id", type=int, required=True)
-@click.option("--parts", type=int, required=True)
+@click.option("--map", "map_id", type=MAP_ID, required=True)
+@click.option("--parts", type=click.IntRange(1, 999), required=True)
 def subdivide(cell_code, map_id, parts):
     """Cut a cell of a draft map into PARTS child cells that tile it exactly."""
     cell = db.session.scalar(select(GridCell).where(GridCell.map_id == map_id,
@@ -195,8 +197,8 @@ def subdivide(cell_code, map_id, parts):
 
 
 @grid_cli.command("lookup")
-@click.argument("lon", type=float)
-@click.argument("lat", type=float)
+@click.argument("lon", type=click.FloatRange(-180, 180))
+@click.argument("lat", type=click.FloatRange(-90, 90))
 def lookup(lon, lat):
     """Print the lowest active cell covering a WGS84 point."""
     cell_id = locate(db.session, lon, lat)

@@ -2,10 +2,29 @@
 
 from marshmallow import Schema, fields, validate
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
+
+def Id(**kwargs):  # noqa: N802 - reads like a field class
+    """An integer id field: 1 … 2³¹-1, so no database ever sees an out-of-range number."""
+    return fields.Int(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class Text(fields.Str):
+    """A string without NUL or other control characters (PostgreSQL refuses NUL)."""
+
+    default_error_messages = {"control": "Must not contain control characters."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if any(ord(char) < 32 and char not in "\t\n\r" for char in text):
+            raise self.make_error("control")
+        return text
+
 
 class PageArgs(Schema):
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Int(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Int(load_default=0, validate=validate.Range(min=0, max=10**9))
 
 
 def labels_of(labels, value):

@@ -33,6 +33,8 @@ def sign_in(session, username, password, *, remote_addr, max_failures, lock_minu
     The message is the same for an unknown user and a wrong password, and unknown
     names are throttled like known ones.
     """
+    if "\x00" in (username or "") or "\x00" in (password or ""):
+        return None  # no account can have one; PostgreSQL cannot even compare it
     now = utcnow()
     # Truncated: longer names cannot exist, and the key column is bounded.
     keys = [(f"user:{(username or '').strip().lower()[:128]}", max_failures)]

@@ -1,4 +1,5 @@
-"""Walk every endpoint of the OpenAPI spec as the coordinator of one cell.
+"""Walk every endpoint of the OpenAPI spec as the coordinator of one cell, and as the
+supervisor of one district.
 
 No answer may carry data of another cell, another map, or another person, and no write may
 change anything.
@@ -14,10 +15,12 @@ from server.services import grid as grid_service
 from tests.factories import as_bytes, assign, auth_headers, feature_collection, make_grid, make_user
 
 OWN_CELL = "D1001001"
+SCOPES = {"coordinator": {OWN_CELL},
+          "supervisor": {"D1", "D1001", "D1001001", "D1001002", "D1002", "D1002001", "D1002002"}}
 
 
-@pytest.fixture
-def world(db_session):
+@pytest.fixture(params=sorted(SCOPES))
+def world(db_session, request):
     grid = make_grid(db_session)
     foreign = grid_service.create_map(db_session, jurisdiction_code="T2", name="外地")
     grid_service.import_level(db_session, foreign, as_bytes(feature_collection(
@@ -27,15 +30,21 @@ def world(db_session):
     other = make_user(db_session, "coordinator", "zhao")
     mine = assign(db_session, admin, me, grid.cells[OWN_CELL])
     theirs = assign(db_session, admin, other, grid.cells["D2001001"])
-    return {"grid": grid, "foreign": foreign, "me": me, "other": other, "mine": mine,
-            "theirs": theirs, "admin": admin}
+    world = {"grid": grid, "foreign": foreign, "me": me, "other": other, "mine": mine,
+             "theirs": theirs, "admin": admin, "actor": me, "cells": SCOPES["coordinator"],
+             "users": {"wang"}}
+    if request.param == "supervisor":
+        chief = make_user(db_session, "supervisor", "liu")
+        world.update(actor=chief, mine=assign(db_session, admin, chief, grid.cells["D1"]),
+                     cells=SCOPES["supervisor"], users={"wang", "liu"})
+    return world
 
 
 def foreign_values(world):
     """Path parameter values that point outside the coordinator's scope."""
     cells = world["grid"].cells
     return {
-        "cell_id": [cells[code].id for code in ("D1", "D1001", "D1001002", "D2", "D2001001")],
+        "cell_id": [cell.id for code, cell in sorted(cells.items()) if code not in world["cells"]],
         "map_id": [world["foreign"].id],
         "user_id": [world["other"].id, world["admin"].id],
         "assignment_id": [world["theirs"].id],
@@ -44,14 +53,15 @@ def foreign_values(world):
 
 def own_values(world):
     return {"cell_id": [world["grid"].cells[OWN_CELL].id], "map_id": [world["grid"].map.id],
-            "user_id": [world["me"].id], "assignment_id": [world["mine"].id]}
+            "user_id": [world["actor"].id], "assignment_id": [world["mine"].id]}
 
 
 def bodies(world):
     cells = world["grid"].cells
     district = feature_collection([("Z9", "新区", box(106.3, 39.0, 106.4, 39.1))])
     return {
-        "/api/v1/auth/token": {"username": "wang", "password": "correct-horse-1"},
+        "/api/v1/auth/token": {"username": world["actor"].username,
+                               "password": "correct-horse-1"},
         "/api/v1/users/": {"username": "intruder", "password": "12345678x", "role": "admin"},
         "/api/v1/maps/": {"jurisdiction_code": "T9", "name": "x"},
         "/api/v1/assignments/": {"user_id": world["me"].id, "cell_id": cells["D2"].id},
@@ -68,15 +78,14 @@ QUERY = {"/api/v1/cells/lookup": "lon=106.15&lat=39.05",
 def leaks(payload, world):
     """Return what in a JSON payload belongs to someone else's scope."""
     found = []
-    allowed_users = {"wang"}
 
     def walk(value):
         if isinstance(value, dict):
-            if "level" in value and "code" in value and value["code"] != OWN_CELL:
+            if "level" in value and "code" in value and value["code"] not in world["cells"]:
                 found.append(("cell", value["code"]))
-            if value.get("cell_code") not in (None, OWN_CELL):
+            if value.get("cell_code") not in (None, *world["cells"]):
                 found.append(("assignment", value["cell_code"]))
-            if "username" in value and value["username"] not in allowed_users:
+            if "username" in value and value["username"] not in world["users"]:
                 found.append(("user", value["username"]))
             if "jurisdiction_code" in value and value["jurisdiction_code"] != "T1":
                 found.append(("map", value["jurisdiction_code"]))
@@ -91,14 +100,20 @@ def leaks(payload, world):
 
 
 def snapshot(db_session):
+    """Every row that a write could touch, with the columns a write could change."""
     db_session.expire_all()
-    return {model.__name__: db_session.query(model).count()
-            for model in (GridMap, GridCell, User, CellAssignment)}
+    return {
+        "maps": sorted((m.id, m.status) for m in db_session.query(GridMap)),
+        "cells": sorted((c.id, c.code, c.parent_id) for c in db_session.query(GridCell)),
+        "users": sorted((u.id, u.username, u.role, u.active) for u in db_session.query(User)),
+        "assignments": sorted((a.id, a.user_id, a.cell_id, a.valid_from, a.valid_to)
+                              for a in db_session.query(CellAssignment)),
+    }
 
 
-def test_every_endpoint_keeps_a_coordinator_in_their_cell(client, db_session, world):
+def test_every_endpoint_keeps_a_user_in_their_scope(client, db_session, world):
     spec = client.get("/api/openapi.json").get_json()
-    headers = auth_headers(db_session, world["me"])
+    headers = auth_headers(db_session, world["actor"])
     before = snapshot(db_session)
     sent = bodies(world)
     walked = set()

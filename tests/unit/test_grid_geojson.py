@@ -226,3 +226,32 @@ def test_report_to_dict_splits_errors_and_warnings():
     assert data["errors"][0]["message_zh"]
     assert data["warnings"] == [] and data["repairs"] == []
     json.dumps(data)
+
+
+def test_unclosed_ring_is_invalid_geometry_not_silently_closed():
+    ring = [[106.8, 39.6], [106.9, 39.6], [106.9, 39.7], [106.8, 39.7]]
+    _, report = read(feature(geometry={"type": "Polygon", "coordinates": [ring]}))
+    assert codes_of(report) == ["invalid_geometry"]
+    assert "not closed" in report.problems[0].message
+
+
+def test_cell_spanning_the_antimeridian_is_refused():
+    ring = [[-179.9, 10.0], [179.9, 10.0], [179.9, 10.1], [-179.9, 10.1], [-179.9, 10.0]]
+    _, report = read(feature(geometry={"type": "Polygon", "coordinates": [ring]}))
+    assert codes_of(report) == ["coordinates_out_of_range"]
+    assert "antimeridian" in report.problems[0].message
+
+
+@pytest.mark.parametrize("code", ["X" * 65, "A\x00B", "A\nB"])
+def test_overlong_or_control_character_codes_are_refused(code):
+    cells, report = read(feature(code=code))
+    assert codes_of(report) == ["bad_property"]
+
+
+def test_polygon_without_area_is_refused():
+    from grid_maps import validate_cells
+
+    tiny = [[[106.8, 39.6], [106.8 + 1e-12, 39.6], [106.8 + 1e-12, 39.6 + 1e-12], [106.8, 39.6]]]
+    features, report = read(feature(geometry={"type": "Polygon", "coordinates": tiny}))
+    cells, report = validate_cells(features, report=report)
+    assert cells == [] and "empty_geometry" in codes_of(report)

@@ -1,0 +1,45 @@
+"""Field photos: checking, EXIF evidence, derivatives and content-addressed storage."""
+
+from .imaging import (
+    ALLOWED_FORMATS,
+    DEFAULT_MAX_PIXELS,
+    ImageInfo,
+    ImageRejected,
+    ProcessedImage,
+    inspect_image,
+    make_public_copy,
+    make_thumbnail,
+    process_image,
+)
+from .pipeline import PhotoTooLarge, StoredPhoto, ingest_photo
+from .store import (
+    DERIVATIVE_KINDS,
+    FilesystemPhotoStore,
+    HashMismatch,
+    OffsetMismatch,
+    PhotoStore,
+    check_sha256,
+    sha256_hex,
+)
+
+__all__ = [
+    "ALLOWED_FORMATS",
+    "DEFAULT_MAX_PIXELS",
+    "DERIVATIVE_KINDS",
+    "FilesystemPhotoStore",
+    "HashMismatch",
+    "ImageInfo",
+    "ImageRejected",
+    "OffsetMismatch",
+    "PhotoStore",
+    "PhotoTooLarge",
+    "ProcessedImage",
+    "StoredPhoto",
+    "check_sha256",
+    "ingest_photo",
+    "inspect_image",
+    "make_public_copy",
+    "make_thumbnail",
+    "process_image",
+    "sha256_hex",
+]
