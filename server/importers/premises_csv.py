@@ -1,7 +1,6 @@
 """Parse a premises (监管对象) CSV exported from Excel into checked rows and per-line errors.
 
-Pure: no Flask, no database. The caller supplies the accepted category spellings and decides
-what to do with the rows (import the good ones, or nothing while any row is bad).
+Pure (no Flask, no database): the caller supplies the category spellings and decides what to import.
 """
 
 from __future__ import annotations
@@ -16,23 +15,23 @@ from dataclasses import asdict, dataclass
 
 from grid_maps.gcj02 import gcj02_to_wgs84, outside_china
 
-COLUMNS = ("name", "category", "ownership", "licence_no", "credit_code", "address", "lon", "lat",
-           "risk_level", "credit_grade", "list_status", "contact_name", "contact_phone")
 REQUIRED = ("name", "category", "ownership", "address", "lon", "lat")
 IDENTIFIERS = ("licence_no", "credit_code")
 COORDINATE_SYSTEMS = ("wgs84", "gcj02")
 MAX_LENGTH = {"name": 200, "address": 200, "licence_no": 64, "contact_name": 64, "contact_phone": 32}
 MAX_LISTED_LINES = 50  # line numbers listed in a whole-file error's details
 
+# Canonical column -> other header names accepted for it, Chinese name first; in template order.
 _ALIASES = {
-    "name": ("名称", "单位名称"), "category": ("类别", "监管类别"), "ownership": ("所有制", "性质"),
-    "licence_no": ("license_no", "许可证号", "执业许可证号", "卫生许可证号"),
+    "name": ("名称", "单位名称"), "category": ("类别", "监管类别"),
+    "ownership": ("所有制", "性质"), "licence_no": ("许可证号", "执业许可证号", "卫生许可证号", "license_no"),
     "credit_code": ("统一社会信用代码", "信用代码"), "address": ("地址",),
     "lon": ("经度", "longitude", "lng"), "lat": ("纬度", "latitude"), "risk_level": ("风险等级",),
     "credit_grade": ("信用等级",), "list_status": ("名单", "名单状态"),
     "contact_name": ("联系人",), "contact_phone": ("联系电话",),
 }
-HEADER_NAMES = {alias: column for column in COLUMNS for alias in (column, *_ALIASES.get(column, ()))}
+COLUMNS = tuple(_ALIASES)
+HEADER_NAMES = {alias: column for column, aliases in _ALIASES.items() for alias in (column, *aliases)}
 
 OWNERSHIP = {"public": "public", "公立": "public", "公办": "public", "国有": "public",
              "private": "private", "民营": "private", "私立": "private", "民办": "private",
@@ -50,32 +49,26 @@ _EXCEL_NUMBER = re.compile(r"\d(\.\d+)?E\+?\d+")
 
 _BOM = b"\xef\xbb\xbf"
 _FILE_MESSAGES_ZH = {
-    "empty_file": "文件为空",
+    "empty_file": "文件为空", "no_rows": "文件中没有数据行", "malformed_csv": "CSV 格式错误",
     "encoding_unknown": "无法识别文件编码，请另存为“CSV UTF-8”或 GBK 编码的 CSV 文件",
     "mixed_encodings": "文件混用了 UTF-8 和 GBK 两种编码，请统一另存为一种编码",
-    "missing_columns": "缺少必需的列，请使用标准导入模板",
+    "missing_columns": "缺少必需的列，请使用标准导入模板", "duplicate_columns": "列名重复",
     "unknown_columns": "存在无法识别的列，请使用标准导入模板",
-    "duplicate_columns": "列名重复",
-    "no_rows": "文件中没有数据行",
     "too_many_rows": "数据行数超过上限，请分批导入",
-    "malformed_csv": "CSV 格式错误",
 }
 
 
 class PremisesFileError(ValueError):
     """A problem with the whole file: nothing in it can be imported."""
 
-    def __init__(self, code: str, message: str, details=None):
+    def __init__(self, code: str, message: str, details=None, *, message_zh: str | None = None):
         super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
-        self.message_zh = _FILE_MESSAGES_ZH.get(code, "")
+        self.code, self.message, self.details = code, message, details
+        self.message_zh = message_zh or _FILE_MESSAGES_ZH.get(code, "")
 
     def to_dict(self) -> dict:
         """Return the code, both messages and the details, ready for JSON."""
-        return {"code": self.code, "message": self.message, "message_zh": self.message_zh,
-                "details": self.details}
+        return {key: getattr(self, key) for key in ("code", "message", "message_zh", "details")}
 
 
 @dataclass(frozen=True)
@@ -147,7 +140,9 @@ def parse_premises_csv(data: bytes, *, categories: Mapping[str, str], coordinate
     text, encoding = _decode(data)
     first_line = next((ln for ln in text.splitlines() if ln.strip(" \t,;")), "")
     records = _records(text, _choose_delimiter(first_line))
-    header_line, _, header = next(records)
+    header_line, _, header = next(records, (0, 0, None))
+    if header is None:
+        raise PremisesFileError("empty_file", "the file holds only blank lines")
     checker = _RowChecker(_read_header(header), categories, coordinates)
     rows, count = [], 0
     for line, span, fields in records:
@@ -179,15 +174,13 @@ def _decode(data: bytes) -> tuple[str, str]:
     # Neither UTF-8 nor GB18030 uses CR or LF inside a multi-byte character, so byte lines are
     # true lines. GB18030 accepts almost any bytes, so a line is GB only if it is not UTF-8.
     for number, raw in enumerate(body.splitlines(keepends=True), start=1):
-        if raw.isascii():
-            parts.append(raw.decode("ascii"))
-            continue
         for encoding, found in (("utf-8", utf8_lines), ("gb18030", gb_lines)):
             try:
                 parts.append(raw.decode(encoding))
             except UnicodeDecodeError:
                 continue
-            found.append(number)
+            if not raw.isascii():  # plain ASCII lines are both, so they count for neither
+                found.append(number)
             break
         else:
             bad_lines.append(number)
@@ -198,14 +191,10 @@ def _decode(data: bytes) -> tuple[str, str]:
     if gb_lines and (utf8_lines or bom):
         utf8_shown = utf8_lines or [1]  # a UTF-8 byte-order mark on line 1 claims UTF-8
         raise PremisesFileError(
-            "mixed_encodings", f"lines {_some(utf8_shown)} are UTF-8 but lines {_some(gb_lines)} are "
-            "GBK/GB18030; save the whole file in one encoding",
+            "mixed_encodings", f"{len(utf8_shown)} line(s) are UTF-8 (first: line {utf8_shown[0]}) and "
+            f"{len(gb_lines)} GBK/GB18030 (first: line {gb_lines[0]}); save the file in one encoding",
             {"utf-8": utf8_shown[:MAX_LISTED_LINES], "gb18030": gb_lines[:MAX_LISTED_LINES]})
     return "".join(parts), ("gb18030" if gb_lines else "utf-8")
-
-
-def _some(lines: list[int]) -> str:
-    return ", ".join(map(str, lines[:5])) + (", …" if len(lines) > 5 else "")
 
 
 def _choose_delimiter(first_line: str) -> str:
@@ -217,19 +206,16 @@ def _choose_delimiter(first_line: str) -> str:
 
 
 def _records(text: str, delimiter: str) -> Iterator[tuple[int, int, list[str]]]:
-    """Yield (first line, lines spanned, fields) for each non-blank record; raise on no header."""
+    """Yield (first line, lines spanned, fields) for each record that is not blank."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    end, seen_header = 0, False
+    end = 0
     try:
         for fields in reader:
             start, end = end + 1, reader.line_num
             if any(f.strip() for f in fields):
-                seen_header = True
                 yield start, end - start + 1, fields
     except csv.Error as exc:
         raise PremisesFileError("malformed_csv", f"line {end + 1}: {exc}", {"line": end + 1}) from exc
-    if not seen_header:
-        raise PremisesFileError("empty_file", "the file holds only blank lines")
 
 
 def _header_key(cell: str) -> str:
@@ -253,15 +239,18 @@ def _read_header(header: list[str]) -> list[tuple[str | None, str]]:
     if unknown:
         raise PremisesFileError(
             "unknown_columns", f"unknown column(s) {', '.join(unknown)}: is this the premises template?",
-            {"columns": unknown, "missing": missing + one_of, "expected": list(COLUMNS)})
+            {"columns": unknown, "missing": missing + one_of, "expected": list(COLUMNS)},
+            message_zh=f"无法识别的列：{'、'.join(unknown)}，请使用标准导入模板")
     duplicated = {c: labels for c, labels in seen.items() if len(labels) > 1}
     if duplicated:
         raise PremisesFileError("duplicate_columns", "more than one column for " + ", ".join(
             f"{c} ({' / '.join(labels)})" for c, labels in duplicated.items()), {"columns": duplicated})
     if missing or one_of:
         wanted = missing + ([" or ".join(one_of)] if one_of else [])
+        wanted_zh = [_ALIASES[c][0] for c in missing] + (["许可证号或统一社会信用代码"] if one_of else [])
         raise PremisesFileError("missing_columns", f"missing column(s): {', '.join(wanted)}",
-                                {"columns": missing, "one_of": one_of})
+                                {"columns": missing, "one_of": one_of},
+                                message_zh=f"缺少必需的列：{'、'.join(wanted_zh)}")
     return columns
 
 
@@ -292,17 +281,15 @@ class _RowChecker:
         before = len(self.errors)
         width = len(self.columns)
         if len(fields) < width or any(f.strip() for f in fields[width:]):
-            hint = "; an unclosed quote joins the lines that follow" if span > 1 else ""
+            hint = f" (it spans lines {line}-{line + span - 1}: an unclosed quote?)" if span > 1 else ""
             self.error(line, None, "field_count", f"the row has {len(fields)} fields, the header "
                        f"has {width}{hint}", f"该行有 {len(fields)} 列，表头有 {width} 列")
             return None
-        values = {}
-        for (column, label), raw in zip(self.columns, fields):
-            if column:
-                values[column] = raw.strip()
-            elif raw.strip():
-                self.error(line, None, "unnamed_column_value", "a value under a column with no "
-                           "header", "表头为空的列中有数据")
+        pairs = [(column, raw.strip()) for (column, _), raw in zip(self.columns, fields)]
+        values = {column: value for column, value in pairs if column}
+        if any(value and not column for column, value in pairs):
+            self.error(line, None, "unnamed_column_value", "a value under a column with no header",
+                       "表头为空的列中有数据")
         get = values.get
         for column in REQUIRED:
             if not get(column):
@@ -368,9 +355,7 @@ class _RowChecker:
         """Record an error for an identifier already given on an earlier line."""
         for column, value, what in (("licence_no", licence_no, "licence number"),
                                     ("credit_code", credit_code, "credit code")):
-            if not value:
-                continue
-            earlier = self.first_seen.setdefault((column, value), line)
+            earlier = self.first_seen.setdefault((column, value), line) if value else line
             if earlier != line:
                 self.error(line, column, f"duplicate_{column}", f"same {what} {value} as line {earlier}",
                            f"{self.label(column)}与第 {earlier} 行重复")
@@ -383,9 +368,9 @@ class _RowChecker:
         swapped = abs(lon) <= 90 and not outside_china(lat, lon)
         hint, hint_zh = (" — swapped lon/lat?", "，经纬度是否填反？") if swapped else ("", "")
         if abs(lon) > 180 or abs(lat) > 180:
-            column = "lon" if abs(lon) > 180 else "lat"
-            self.error(line, column, "projected_coordinates", f"({raw_lon}, {raw_lat}) look like "
-                       "projected coordinates in metres; give longitude/latitude in decimal degrees",
+            self.error(line, "lon" if abs(lon) > 180 else "lat", "projected_coordinates",
+                       f"({raw_lon}, {raw_lat}) look like projected coordinates in metres; "
+                       "give longitude/latitude in decimal degrees",
                        "坐标像是投影坐标（米），请填写经纬度（十进制度）")
         elif abs(lat) > 90:
             self.error(line, "lat", "out_of_range", f"latitude {raw_lat} is outside -90..90{hint}",

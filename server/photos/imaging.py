@@ -98,36 +98,24 @@ def _pillow_warnings():
         yield caught
 
 
-def _is_truncation(exc):
-    """Tell whether a Pillow decode error means the data ended early."""
-    # Pillow raises plain OSError for both; only its message tells truncation from corruption.
-    return isinstance(exc, EOFError) or "truncated" in str(exc).lower()
-
-
 def _decode_error(exc):
     """Turn a Pillow decode failure into a rejection."""
-    if _is_truncation(exc):
+    # Pillow raises plain OSError for both; only its message tells truncation from corruption.
+    if isinstance(exc, EOFError) or "truncated" in str(exc).lower():
         return ImageRejected(TRUNCATED_IMAGE, f"the image data is cut short: {exc}")
     return ImageRejected(CORRUPT_IMAGE, f"the image data is corrupt: {exc}")
 
 
-def _bomb(pixels, max_pixels):
-    """Build the rejection for an image whose pixel count is over the limit."""
-    return ImageRejected(
-        DECOMPRESSION_BOMB,
-        f"the image claims {pixels} pixels, more than the limit of {max_pixels}",
-    )
-
-
 def _open_checked(data, max_pixels, formats=None):
-    """Open the image header, reject bombs and unsupported formats, and return the warnings seen."""
+    """Open the image header; reject bombs and unsupported formats; return it and its format."""
     if not data:
         raise ImageRejected(NOT_AN_IMAGE, "the body is empty")
     with _pillow_warnings() as caught:
         try:
             image = Image.open(io.BytesIO(data), formats=formats)
         except Image.DecompressionBombError:
-            raise ImageRejected(DECOMPRESSION_BOMB, "the image claims too many pixels") from None
+            message = f"the image claims far more than {max_pixels} pixels"
+            raise ImageRejected(DECOMPRESSION_BOMB, message) from None
         except UnidentifiedImageError:
             raise ImageRejected(NOT_AN_IMAGE, "the body is not a recognised image") from None
         except (OSError, EOFError, SyntaxError, ValueError, IndexError, TypeError) as exc:
@@ -138,12 +126,14 @@ def _open_checked(data, max_pixels, formats=None):
     bomb_warned = any(issubclass(w.category, Image.DecompressionBombWarning) for w in seen)
     if bomb_warned or pixels > max_pixels:
         image.close()
-        raise _bomb(pixels, max_pixels)
+        message = f"the image claims {pixels} pixels, more than the limit of {max_pixels}"
+        raise ImageRejected(DECOMPRESSION_BOMB, message)
     kind = FORMAT_ALIASES.get(image.format, image.format)
     if kind not in ALLOWED_FORMATS:
         image.close()
         allowed = ", ".join(sorted(ALLOWED_FORMATS))
-        raise ImageRejected(UNSUPPORTED_FORMAT, f"{image.format} photos are not accepted ({allowed})")
+        message = f"{image.format} photos are not accepted, only {allowed}"
+        raise ImageRejected(UNSUPPORTED_FORMAT, message)
     return image, kind
 
 
@@ -243,7 +233,8 @@ def _read_exif(image):
         except Exception:  # noqa: BLE001 - any failure inside EXIF means "unreadable", not a crash
             return EXIF_UNREADABLE, None, None, None, None
         broken = bool(caught) or not (len(exif) or details or gps)
-    orientation = orientation if isinstance(orientation, int) and orientation in range(1, 9) else None
+    if not (isinstance(orientation, int) and 1 <= orientation <= 8):
+        orientation = None
     if broken:
         # Time and place are evidence: from a damaged block they are not trusted. Orientation
         # is only about display, so it is kept when it could be read.
@@ -330,7 +321,9 @@ def _shrink(image, max_side):
     target = _fit(image.size, max_side)
     if target == image.size:
         return image
-    return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    # HAMMING costs half of LANCZOS on a 12-megapixel decode and is sharper than BILINEAR;
+    # reducing_gap lets a cheap box reduce() do most of a large shrink first.
+    return image.resize(target, Image.Resampling.HAMMING, reducing_gap=2.0)
 
 
 def _encode_jpeg(image, quality):
@@ -340,11 +333,6 @@ def _encode_jpeg(image, quality):
     out = io.BytesIO()
     clean.save(out, "JPEG", quality=quality, exif=b"")
     return out.getvalue()
-
-
-def _derive(image, orientation, max_side, quality):
-    """Orient, shrink and encode a decoded image."""
-    return _encode_jpeg(_shrink(_oriented(_to_rgb(image), orientation), max_side), quality)
 
 
 def inspect_image(data, *, max_pixels=DEFAULT_MAX_PIXELS, decode=True):
@@ -357,7 +345,7 @@ def inspect_image(data, *, max_pixels=DEFAULT_MAX_PIXELS, decode=True):
         image.close()
         return info
     _verify(image)
-    _decode(data, max_pixels, THUMBNAIL_SIZE, [image.format]).close()
+    _decode(data, max_pixels, THUMBNAIL_SIZE, [info.format]).close()
     return info
 
 
@@ -371,9 +359,10 @@ def process_image(
     """Check the image and make its thumbnail and public copy from one decode."""
     image, info = _identify(data, max_pixels)
     _verify(image)
-    decoded = _decode(data, max_pixels, max(public_max_side, thumbnail_size), [image.format])
+    decoded = _decode(data, max_pixels, max(public_max_side, thumbnail_size), [info.format])
     with decoded:
-        public = _shrink(_oriented(_to_rgb(decoded), info.orientation), public_max_side)
+        # Shrink before turning: the longest side is the same either way, the work is smaller.
+        public = _oriented(_shrink(_to_rgb(decoded), public_max_side), info.orientation)
         public_copy = _encode_jpeg(public, quality=85)
         thumbnail = _encode_jpeg(_shrink(public, thumbnail_size), quality=80)
     return ProcessedImage(info=info, thumbnail=thumbnail, public_copy=public_copy)
@@ -383,8 +372,9 @@ def _derivative(data, max_side, quality, max_pixels):
     """Decode just enough of an image to make one oriented, metadata-free JPEG."""
     image, info = _identify(data, max_pixels)
     image.close()
-    with _decode(data, max_pixels, max_side, [image.format]) as decoded:
-        return _derive(decoded, info.orientation, max_side, quality)
+    with _decode(data, max_pixels, max_side, [info.format]) as decoded:
+        small = _shrink(_to_rgb(decoded), max_side)
+        return _encode_jpeg(_oriented(small, info.orientation), quality)
 
 
 def make_thumbnail(data, size=THUMBNAIL_SIZE, *, max_pixels=DEFAULT_MAX_PIXELS):

@@ -221,7 +221,7 @@ class FilesystemPhotoStore:
             return 0
 
     def append_partial(self, sha256, offset, chunk):
-        """Append a chunk that starts at offset; raise OffsetMismatch unless offset is the size held."""
+        """Append a chunk at offset; raise OffsetMismatch unless offset is the size held."""
         with self._locked_partial(sha256, create=True) as fd:
             size = os.fstat(fd).st_size
             if offset != size:

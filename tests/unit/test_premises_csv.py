@@ -228,6 +228,11 @@ def test_missing_required_columns_are_listed():
     assert (error.code, error.details) == ("missing_columns", {"columns": ["address", "lat"], "one_of": []})
 
 
+def test_missing_columns_are_named_in_chinese_for_the_office():
+    table = [row[:5] + row[6:7] for row in good_table()]
+    assert file_error(to_csv(table)).message_zh == "缺少必需的列：地址、纬度"
+
+
 def test_file_without_licence_or_credit_code_column_is_missing_columns():
     table = [row[:3] + row[5:] for row in good_table()]
     error = file_error(to_csv(table))
@@ -283,7 +288,7 @@ def test_swapped_coordinates_outside_china_ask_whether_they_are_swapped():
     assert "swapped lon/lat?" in result.errors[0].message
 
 
-def test_swapped_coordinates_in_range_are_outside_china_and_swapped():
+def test_swapped_point_still_in_range_is_outside_china_with_a_swap_hint():
     result = parse(changed(1, lon="39.4677", lat="75.9894"))  # Kashgar, swapped
     assert errors_of(result) == [(2, "lon,lat", "outside_china")]
     assert result.errors[0].message.endswith("is outside China — swapped lon/lat?")
@@ -328,6 +333,12 @@ def test_credit_code_check_character_matches_published_codes():
         assert credit_code_check_character(code[:17]) == code[17]
 
 
+def test_value_under_a_blank_header_cell_is_a_row_error():
+    table = [row + [""] for row in good_table()]
+    table[2][-1] = "备注"
+    assert errors_of(parse(to_csv(table))) == [(3, None, "unnamed_column_value")]
+
+
 def test_row_with_an_extra_field_is_a_field_count_error():
     data = GOOD_UTF8.replace("人民路18号".encode(), "人民路18号,二楼".encode())
     result = parse(data)
@@ -344,4 +355,4 @@ def test_unclosed_quote_is_reported_with_a_hint_on_its_first_line():
     data = GOOD_UTF8.replace(",内蒙古".encode(), ",\"内蒙古".encode(), 1)
     result = parse(data)
     assert errors_of(result) == [(2, None, "field_count")]
-    assert "unclosed quote" in result.errors[0].message
+    assert "an unclosed quote?" in result.errors[0].message
