@@ -1,6 +1,20 @@
 """ORM models; importing this package registers every table on the metadata."""
 
+from server.models.audit import AuditChainHead, AuditEvent
+from server.models.checklists import ChecklistItem, ChecklistTemplate
 from server.models.grid import CellAssignment, GridCell, GridMap
+from server.models.inspections import (
+    Inspection,
+    InspectionItemResult,
+    InspectionPhoto,
+    Photo,
+)
+from server.models.premises import Premises, PremisesCategory
+from server.models.tasks import Task
 from server.models.user import ApiToken, LoginThrottle, User
 
-__all__ = ["ApiToken", "CellAssignment", "GridCell", "GridMap", "LoginThrottle", "User"]
+__all__ = [
+    "ApiToken", "AuditChainHead", "AuditEvent", "CellAssignment", "ChecklistItem",
+    "ChecklistTemplate", "GridCell", "GridMap", "Inspection", "InspectionItemResult",
+    "InspectionPhoto", "LoginThrottle", "Photo", "Premises", "PremisesCategory", "Task", "User",
+]
