@@ -75,4 +75,4 @@ def subdivide(data, cell_id):
     user = current_user("admin")
     cell = get_cell_in_scope(db.session, user, cell_id)
     with transaction():
-        return subdivide_cell(db.session, cell, data["parts"], names=data.get("names"))
+        return subdivide_cell(db.session, cell, data["parts"], names=data.get("names"), actor=user)

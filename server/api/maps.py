@@ -60,7 +60,7 @@ def create_map(data):
     """Start a new draft version of a jurisdiction's map (admin)."""
     current_user("admin")
     with transaction():
-        return grid_service.create_map(db.session, **data)
+        return grid_service.create_map(db.session, **data, actor=current_user())
 
 
 @blp.get("/<int(max=2147483647):map_id>")
@@ -84,7 +84,7 @@ def import_level(options, map_id):
             db.session, grid_map, data, level=options["level"],
             code_property=options["code_property"], name_property=options["name_property"],
             parent_property=options.get("parent_property"), link=options.get("link"),
-            tolerance_m2=_tolerance(options), repair=options["repair"],
+            tolerance_m2=_tolerance(options), repair=options["repair"], actor=user,
         )
     return report.to_dict()
 
@@ -122,7 +122,8 @@ def activate_map(options, map_id):
     user = current_user("admin")
     grid_map = get_map_in_scope(db.session, user, map_id)
     with transaction():
-        return grid_service.activate_map(db.session, grid_map, tolerance_m2=_tolerance(options))
+        return grid_service.activate_map(db.session, grid_map, tolerance_m2=_tolerance(options),
+                                         actor=user)
 
 
 @blp.get("/<int(max=2147483647):map_id>/cells.geojson")

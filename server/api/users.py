@@ -29,9 +29,9 @@ def list_users(args):
 @blp.response(201, UserSchema)
 def post_user(data):
     """Create a user (admin only)."""
-    current_user("admin")
+    actor = current_user("admin")
     with transaction():
-        return create_user(db.session, **data)
+        return create_user(db.session, **data, actor=actor)
 
 
 @blp.get("/me")

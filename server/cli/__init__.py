@@ -3,9 +3,10 @@
 
 def register_cli(app):
     """Attach the command groups to the app."""
+    from server.cli.audit import audit_cli
     from server.cli.demo import demo_cli
     from server.cli.grid import grid_cli
     from server.cli.users import users_cli
 
-    for group in (users_cli, grid_cli, demo_cli):
+    for group in (users_cli, grid_cli, demo_cli, audit_cli):
         app.cli.add_command(group)

@@ -108,4 +108,6 @@ class ActivationResult(Schema):
     retired = fields.List(fields.Int())
     assignments_moved = fields.Int()
     assignments_unmatched = fields.List(fields.Dict())
+    premises_moved = fields.Int()
+    premises_orphaned = fields.Int()
     report = fields.Nested(ReportSchema)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.models import CellAssignment, GridCell, GridMap, User
+from server.services import audit
 from server.services.scope import (
     active_assignment_clause,
     cell_scope_clause,
@@ -59,6 +60,8 @@ def create_assignment(session, actor, *, user_id, cell_id, duty=(), valid_from=N
                                 valid_from=valid_from, valid_to=valid_to, created_by_id=actor.id)
     session.add(assignment)
     session.flush()
+    audit.record(session, actor, "assignment.create", "cell_assignment", assignment.id,
+                 after=assignment_state(assignment))
     return assignment
 
 
@@ -94,9 +97,19 @@ def end_assignment(session, actor, assignment_id, *, on=None):
         raise Conflict("The assignment has already ended.", code="assignment_ended")
     if on < assignment.valid_from:
         on = assignment.valid_from
+    before = assignment_state(assignment)
     assignment.valid_to = on
     session.flush()
+    audit.record(session, actor, "assignment.end", "cell_assignment", assignment.id,
+                 before=before, after=assignment_state(assignment))
     return assignment
+
+
+def assignment_state(assignment):
+    """Return the audited state of an assignment."""
+    return {"user_id": assignment.user_id, "cell_id": assignment.cell_id,
+            "duty": assignment.duty, "valid_from": assignment.valid_from,
+            "valid_to": assignment.valid_to}
 
 
 def visible_users_query(actor):

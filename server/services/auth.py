@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from server.errors import TooManyAttempts, Unauthorized
 from server.models import ApiToken, LoginThrottle
 from server.models._types import utcnow
+from server.services import audit
 from server.services.passwords import verify_password
 from server.services.users import find_user
 
@@ -89,6 +90,8 @@ def issue_token(session, user, *, ttl_hours):
                       expires_at=utcnow() + timedelta(hours=ttl_hours))
     session.add(record)
     session.flush()
+    audit.record(session, user, "token.issue", "api_token", record.id,
+                 details={"expires_at": record.expires_at.isoformat()})
     return token, record
 
 
@@ -114,4 +117,5 @@ def revoke_token(session, record):
     """Mark a token revoked; it stays for the record."""
     if record.revoked_at is None:
         record.revoked_at = utcnow()
-    session.flush()
+        session.flush()
+        audit.record(session, record.user, "token.revoke", "api_token", record.id)

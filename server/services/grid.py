@@ -19,11 +19,12 @@ from grid_maps.report import Problem
 from server.errors import AppError, Conflict, ValidationFailed
 from server.models import CellAssignment, GridCell, GridMap
 from server.models._types import utcnow
+from server.services import audit
 
 CHILD_NAME = {"street": "街道", "community": "社区"}
 
 
-def create_map(session, *, jurisdiction_code, name):
+def create_map(session, *, jurisdiction_code, name, actor=None):
     """Add a new draft version of the jurisdiction's grid map."""
     latest = session.scalar(
         select(func.max(GridMap.version)).where(GridMap.jurisdiction_code == jurisdiction_code)
@@ -32,6 +33,9 @@ def create_map(session, *, jurisdiction_code, name):
                        version=(latest or 0) + 1, status="draft")
     session.add(grid_map)
     session.flush()
+    audit.record(session, actor, "map.create", "grid_map", grid_map.id,
+                 after={"jurisdiction_code": jurisdiction_code, "name": name,
+                        "version": grid_map.version})
     return grid_map
 
 
@@ -74,7 +78,7 @@ def check_file(data, *, code_property="code", name_property="name", parent_prope
 
 
 def import_level(session, grid_map, data, *, level, code_property="code", name_property="name",
-                 parent_property=None, link=None, tolerance_m2=100.0, repair=False):
+                 parent_property=None, link=None, tolerance_m2=100.0, repair=False, actor=None):
     """Validate a GeoJSON level against its parent level and store it, or store nothing.
 
     Raises ValidationFailed with the whole report when there is any error.
@@ -106,6 +110,9 @@ def import_level(session, grid_map, data, *, level, code_property="code", name_p
         parent = parent_cells.get(valid.parent_code) if parent_level else None
         _add_cell(session, grid_map, level, valid.code, valid.name, valid.geometry, parent)
     session.flush()
+    audit.record(session, actor, "map.import_level", "grid_map", grid_map.id,
+                 details={"level": level, "cells": len(cells), "file_sha256": _sha256(data),
+                          "repairs": len(report.repairs)})
     return report
 
 
@@ -158,7 +165,7 @@ def validate_map(session, grid_map, *, tolerance_m2=100.0):
     return report
 
 
-def activate_map(session, grid_map, *, tolerance_m2=100.0):
+def activate_map(session, grid_map, *, tolerance_m2=100.0, actor=None):
     """Make a valid draft the active map; retire the previous one and move assignments to it.
 
     Returns a summary with the assignments that found no cell of the same code.
@@ -197,9 +204,16 @@ def activate_map(session, grid_map, *, tolerance_m2=100.0):
     grid_map.status = "active"
     grid_map.activated_at = now
     session.flush()
-    return {"map_id": grid_map.id, "retired": [m.id for m in previous],
-            "assignments_moved": moved, "assignments_unmatched": unmatched,
-            "report": report.to_dict()}
+    from server.services.premises import rederive_cells
+
+    premises_moved, orphans = rederive_cells(session, actor)
+    result = {"map_id": grid_map.id, "retired": [m.id for m in previous],
+              "assignments_moved": moved, "assignments_unmatched": unmatched,
+              "premises_moved": premises_moved, "premises_orphaned": orphans,
+              "report": report.to_dict()}
+    audit.record(session, actor, "map.activate", "grid_map", grid_map.id,
+                 details={k: v for k, v in result.items() if k != "report"})
+    return result
 
 
 def _not_ended():
@@ -208,7 +222,7 @@ def _not_ended():
     return (CellAssignment.valid_to.is_(None)) | (CellAssignment.valid_to >= today)
 
 
-def subdivide_cell(session, cell, parts, *, names=None):
+def subdivide_cell(session, cell, parts, *, names=None, actor=None):
     """Cut a cell of a draft map into `parts` child cells that tile it exactly."""
     grid_map = session.get(GridMap, cell.map_id)
     _require_draft(grid_map)
@@ -235,5 +249,13 @@ def subdivide_cell(session, cell, parts, *, names=None):
         name = names[number - 1] if names else f"{cell.name}第{number}{CHILD_NAME[level]}"
         children.append(_add_cell(session, grid_map, level, codes[number - 1], name, piece, cell))
     session.flush()
+    audit.record(session, actor, "cell.subdivide", "grid_cell", cell.id,
+                 details={"children": codes})
     return children
 
+
+
+def _sha256(data):
+    import hashlib
+
+    return hashlib.sha256(data if isinstance(data, bytes) else str(data).encode()).hexdigest()

@@ -10,7 +10,7 @@ from server.services.passwords import hash_password
 MIN_PASSWORD_LENGTH = 8
 
 
-def create_user(session, *, username, role, password, display_name=""):
+def create_user(session, *, username, role, password, display_name="", actor=None):
     """Add a user with a hashed password; usernames are unique, case-insensitively."""
     username = (username or "").strip()
     if not username:
@@ -31,6 +31,10 @@ def create_user(session, *, username, role, password, display_name=""):
                 password_hash=hash_password(password), active=True)
     session.add(user)
     session.flush()
+    from server.services import audit
+
+    audit.record(session, actor, "user.create", "user", user.id,
+                 after={"username": user.username, "role": role, "active": True})
     return user
 
 
