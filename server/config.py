@@ -30,6 +30,14 @@ class Config:
         self.LOGIN_MAX_FAILURES = _int_env("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_LOCK_MINUTES = _int_env("LOGIN_LOCK_MINUTES", 15)
         self.SLIVER_TOLERANCE_M2 = float(os.environ.get("SLIVER_TOLERANCE_M2", "100"))
+        self.PHOTO_DIR = os.environ.get("PHOTO_DIR", str(var_dir / "photos"))
+        self.PHOTO_MAX_BYTES = _int_env("PHOTO_MAX_BYTES", 25 * 1024 * 1024)
+        self.PHOTO_MAX_PIXELS = _int_env("PHOTO_MAX_PIXELS", 64_000_000)
+        # On-site evidence limits: beyond them a record is flagged, never refused.
+        for name, default in (("MAX_DISTANCE_M", 200), ("MAX_GPS_ACCURACY_M", 100),
+                              ("MAX_CLOCK_SKEW_S", 600), ("MAX_PHOTO_TIME_DIFF_S", 7200),
+                              ("MAX_PHOTO_DISTANCE_M", 500), ("EXIF_UTC_OFFSET_HOURS", 8)):
+            setattr(self, f"EVIDENCE_{name}", float(os.environ.get(f"EVIDENCE_{name}", default)))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.API_TITLE = "Grid inspection API (卫生监督网格化监管)"

@@ -66,3 +66,70 @@ def _cells(session, grid_map, level):
 
 def assign(session, actor, user, cell, **kwargs):
     return create_assignment(session, actor, user_id=user.id, cell_id=cell.id, **kwargs)
+
+
+def load_checklists(session):
+    from server.services.checklists import load_templates
+
+    load_templates(session)
+
+
+def template_for(session, category="clinic"):
+    from server.services.checklists import current_templates
+
+    return current_templates(session, category)[0]
+
+
+def make_premises(session, actor, cell, *, category="clinic", name=None, **extra):
+    from geoalchemy2.shape import to_shape
+
+    from server.services.premises import create_premises
+
+    point = to_shape(cell.geom).representative_point()
+    number = next(_numbers)
+    data = {"name": name or f"测试诊所{number}", "category_code": category, "ownership": "private",
+            "licence_no": f"PDY{number:08d}", "address": "乌海市测试路1号",
+            "lon": point.x, "lat": point.y, **extra}
+    return create_premises(session, actor, data)
+
+
+def inspection_data(session, premises, *, kind="patrol", inspector_ids=None, photos=(),
+                    client_uuid=None, gps=True, device_time=None, **extra):
+    import uuid
+
+    from geoalchemy2.shape import to_shape
+
+    from server.models._types import utcnow
+    from server.services.checklists import applicable_items
+
+    template = template_for(session, premises.category_code)
+    point = to_shape(premises.location)
+    items = [{"item_code": item.code, "result": "compliant", "note": "", "photos": []}
+             for item in applicable_items(template, premises.category_code)]
+    data = {"client_uuid": client_uuid or str(uuid.uuid4()), "kind": kind, "task_id": None,
+            "premises_id": premises.id, "template_id": template.id,
+            "device_time": device_time or utcnow(),
+            "gps": {"lon": point.x, "lat": point.y, "accuracy_m": 8.0} if gps else None,
+            "items": items, "photos": list(photos), "findings": "", "conclusion": "compliant",
+            **extra}
+    if inspector_ids is not None:
+        data["inspector_ids"] = inspector_ids
+    return data
+
+
+def make_inspection(session, actor, premises, **kwargs):
+    from server.services.inspections import submit_inspection
+
+    inspection, _ = submit_inspection(session, actor, inspection_data(session, premises, **kwargs))
+    return inspection
+
+
+def jpeg_bytes(seed=0, size=(64, 48), exif=None):
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", size, ((seed * 37) % 256, (seed * 91) % 256, 128))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90, **({"exif": exif} if exif is not None else {}))
+    return buffer.getvalue()

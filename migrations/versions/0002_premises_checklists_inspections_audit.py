@@ -180,6 +180,7 @@ def upgrade():
     sa.Column('revision_of_id', sa.Integer(), nullable=True),
     sa.Column('revision_reason', sa.Text(), nullable=False),
     sa.Column('evidence_flags', sa.JSON(), nullable=False),
+    sa.Column('has_flags', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['cell_id'], ['grid_cells.id'], ),
     sa.ForeignKeyConstraint(['premises_id'], ['premises.id'], ),
     sa.ForeignKeyConstraint(['revision_of_id'], ['inspections.id'], ),
@@ -195,6 +196,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_inspections_premises_id'), ['premises_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inspections_submitted_by_id'), ['submitted_by_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inspections_task_id'), ['task_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inspections_has_flags'), ['has_flags'], unique=False)
 
     op.create_table('task_assignees',
     sa.Column('task_id', sa.Integer(), nullable=False),
@@ -275,6 +277,7 @@ def downgrade():
     op.drop_table('task_assignees')
     with op.batch_alter_table('inspections', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inspections_task_id'))
+        batch_op.drop_index(batch_op.f('ix_inspections_has_flags'))
         batch_op.drop_index(batch_op.f('ix_inspections_submitted_by_id'))
         batch_op.drop_index(batch_op.f('ix_inspections_premises_id'))
         batch_op.drop_index(batch_op.f('ix_inspections_cell_id'))

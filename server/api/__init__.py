@@ -3,9 +3,21 @@
 
 def register_api(api, app):
     """Register every API blueprint on the flask-smorest Api."""
-    from server.api import assignments, auth, cells, maps, users
+    from server.api import (
+        assignments,
+        auth,
+        cells,
+        checklists,
+        inspections,
+        maps,
+        photos,
+        premises,
+        tasks,
+        users,
+    )
     from server.api.docs import register_docs_assets
 
-    for module in (auth, users, maps, cells, assignments):
+    for module in (auth, users, maps, cells, assignments, premises, checklists, tasks,
+                   inspections, photos):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     register_docs_assets(app)

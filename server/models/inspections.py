@@ -1,6 +1,6 @@
 """Inspection records and their photos: the legal record of a visit (执法全过程记录)."""
 
-from sqlalchemy import JSON, Column, Float, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -49,6 +49,8 @@ class Inspection(db.Model):
     revision_reason: Mapped[str] = mapped_column(Text, default="")
     # On-site evidence checks that disagree: flagged for supervisors, never a rejection.
     evidence_flags: Mapped[list] = mapped_column(JSON, default=list)
+    # Kept beside the flags so supervisors' "flagged" list is an indexed query.
+    has_flags: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
     items = relationship("InspectionItemResult", order_by="InspectionItemResult.id")
     photos = relationship("InspectionPhoto", order_by="InspectionPhoto.id")

@@ -177,9 +177,11 @@ def import_premises_csv(session, actor, data, *, coordinates="wgs84", partial=Fa
     """Import a CSV: create new premises, update known ones (by licence or credit code).
 
     Every bad row is reported with its line; with any bad row nothing is stored unless
-    `partial`, which imports the good rows. Returns a summary dict.
+    `partial`, which imports the good rows. Returns a summary dict. actor None is the
+    command line, acting for the office with full rights.
     """
-    require_role(actor, "supervisor")
+    if actor is not None:
+        require_role(actor, "supervisor")
     try:
         parsed = parse_premises_csv(data, categories=category_spellings(session),
                                     coordinates=coordinates)
@@ -224,7 +226,7 @@ def _plan_row(session, actor, row, cell_id, plans):
         return _row_error(row, "identifiers_split", "the licence number and the credit code "
                           f"belong to two different premises ({matches[0].id}, {matches[1].id})")
     existing = matches[0] if matches else None
-    if not actor.is_admin:
+    if actor is not None and not actor.is_admin:
         in_scope = cell_id is not None and session.scalar(select(GridCell.id).where(
             GridCell.id == cell_id, cell_scope_clause(actor))) is not None
         if not in_scope or (existing is not None and existing.cell_id is not None and

@@ -5,14 +5,31 @@ No answer may carry data of another cell, another map, or another person, and no
 change anything.
 """
 
+import hashlib
 import re
+from datetime import date
 
 import pytest
 from shapely.geometry import box
 
-from server.models import CellAssignment, GridCell, GridMap, User
+from server.models import CellAssignment, GridCell, GridMap, Inspection, Premises, Task, User
 from server.services import grid as grid_service
-from tests.factories import as_bytes, assign, auth_headers, feature_collection, make_grid, make_user
+from server.services.photos import upload_photo
+from server.services.evidence import EvidenceLimits
+from server.services.tasks import create_task
+from tests.factories import (
+    as_bytes,
+    assign,
+    auth_headers,
+    feature_collection,
+    inspection_data,
+    jpeg_bytes,
+    load_checklists,
+    make_grid,
+    make_inspection,
+    make_premises,
+    make_user,
+)
 
 OWN_CELL = "D1001001"
 SCOPES = {"coordinator": {OWN_CELL},
@@ -20,7 +37,7 @@ SCOPES = {"coordinator": {OWN_CELL},
 
 
 @pytest.fixture(params=sorted(SCOPES))
-def world(db_session, request):
+def world(db_session, request, app):
     grid = make_grid(db_session)
     foreign = grid_service.create_map(db_session, jurisdiction_code="T2", name="外地")
     grid_service.import_level(db_session, foreign, as_bytes(feature_collection(
@@ -37,7 +54,30 @@ def world(db_session, request):
         chief = make_user(db_session, "supervisor", "liu")
         world.update(actor=chief, mine=assign(db_session, admin, chief, grid.cells["D1"]),
                      cells=SCOPES["supervisor"], users={"wang", "liu"})
+    _add_field_work(db_session, world, app.config["PHOTO_DIR"])
+    world["cell_ids"] = {grid.cells[code].id for code in world["cells"]}
     return world
+
+
+def _add_field_work(db_session, world, photo_dir):
+    """Premises, a done task, an inspection and a photo on each side of the scope boundary."""
+    from server.photos import FilesystemPhotoStore
+
+    load_checklists(db_session)
+    admin, cells = world["admin"], world["grid"].cells
+    store = FilesystemPhotoStore(photo_dir)
+    for side, cell, inspector in (("own_work", cells[OWN_CELL], world["me"]),
+                                  ("foreign_work", cells["D2001001"], world["other"])):
+        premises = make_premises(db_session, admin, cell)
+        task = create_task(db_session, admin, kind="routine_patrol", premises_id=premises.id,
+                           due_date=date(2026, 12, 1), assignee_ids=[inspector.id])
+        photo, _ = upload_photo(db_session, store, inspector, hashlib.sha256(
+            jpeg_bytes(len(side))).hexdigest(), jpeg_bytes(len(side)), max_bytes=10**7,
+            max_pixels=10**8, limits=EvidenceLimits())
+        inspection = make_inspection(db_session, inspector, premises, task_id=task.id,
+                                     photos=[photo.sha256])
+        world[side] = {"premises": premises, "task": task, "inspection": inspection,
+                       "photo": photo}
 
 
 def foreign_values(world):
@@ -48,15 +88,25 @@ def foreign_values(world):
         "map_id": [world["foreign"].id],
         "user_id": [world["other"].id, world["admin"].id],
         "assignment_id": [world["theirs"].id],
+        "premises_id": [world["foreign_work"]["premises"].id],
+        "task_id": [world["foreign_work"]["task"].id],
+        "inspection_id": [world["foreign_work"]["inspection"].id],
+        "template_id": [10**6],
+        "sha256": [world["foreign_work"]["photo"].sha256],
+        "kind": ["thumb"],
     }
 
 
 def own_values(world):
+    own = world["own_work"]
     return {"cell_id": [world["grid"].cells[OWN_CELL].id], "map_id": [world["grid"].map.id],
-            "user_id": [world["actor"].id], "assignment_id": [world["mine"].id]}
+            "user_id": [world["actor"].id], "assignment_id": [world["mine"].id],
+            "premises_id": [own["premises"].id], "task_id": [own["task"].id],
+            "inspection_id": [own["inspection"].id], "template_id": [own["inspection"].template_id],
+            "sha256": [own["photo"].sha256], "kind": ["thumb"]}
 
 
-def bodies(world):
+def bodies(world, db_session):
     cells = world["grid"].cells
     district = feature_collection([("Z9", "新区", box(106.3, 39.0, 106.4, 39.1))])
     return {
@@ -68,7 +118,28 @@ def bodies(world):
         "/api/v1/cells/{cell_id}/subdivide": {"parts": 2},
         "/api/v1/maps/{map_id}/levels": as_bytes(district),
         "/api/v1/maps/validate-file": as_bytes(district),
+        "/api/v1/premises/": {"name": "外来诊所", "category_code": "clinic",
+                              "ownership": "private", "licence_no": "X-1", "address": "外地",
+                              "lon": 106.15, "lat": 39.05},
+        # A stale base version: an edit must never land, in scope or not.
+        "/api/v1/premises/{premises_id}": {"base_version": 99, "contact_phone": "110"},
+        "/api/v1/premises/import": "name,category,ownership,licence_no,address,lon,lat\n"
+                                   "外来诊所,clinic,private,X-2,外地,106.15,39.05\n".encode(),
+        "/api/v1/tasks/": {"kind": "routine_patrol", "due_date": "2026-12-01",
+                           "premises_id": world["foreign_work"]["premises"].id},
+        "/api/v1/tasks/{task_id}/cancel": {"reason": "walk"},
+        "/api/v1/inspections/": _serializable(inspection_data(
+            db_session, world["foreign_work"]["premises"], template_id=world["own_work"]["inspection"].template_id)),
+        # Another premises than the corrected record's: refused before anything is stored.
+        "/api/v1/inspections/{inspection_id}/revisions": {**_serializable(inspection_data(
+            db_session, world["foreign_work"]["premises"],
+            template_id=world["own_work"]["inspection"].template_id)), "reason": "walk"},
+        "/api/v1/photos/{sha256}": jpeg_bytes(99),
     }
+
+
+def _serializable(data):
+    return {**data, "device_time": data["device_time"].isoformat()}
 
 
 QUERY = {"/api/v1/cells/lookup": "lon=106.15&lat=39.05",
@@ -89,6 +160,11 @@ def leaks(payload, world):
                 found.append(("user", value["username"]))
             if "jurisdiction_code" in value and value["jurisdiction_code"] != "T1":
                 found.append(("map", value["jurisdiction_code"]))
+            if "id" in value and ("premises_id" in value or "category_code" in value) and \
+                    value.get("cell_id") not in world["cell_ids"]:
+                found.append(("record", value.get("id")))
+            if value.get("sha256") not in (None, world["own_work"]["photo"].sha256):
+                found.append(("photo", value["sha256"]))
             for item in value.values():
                 walk(item)
         elif isinstance(value, list):
@@ -108,6 +184,9 @@ def snapshot(db_session):
         "users": sorted((u.id, u.username, u.role, u.active) for u in db_session.query(User)),
         "assignments": sorted((a.id, a.user_id, a.cell_id, a.valid_from, a.valid_to)
                               for a in db_session.query(CellAssignment)),
+        "premises": sorted((p.id, p.version, p.cell_id) for p in db_session.query(Premises)),
+        "tasks": sorted((t.id, t.status) for t in db_session.query(Task)),
+        "inspections": sorted(i.id for i in db_session.query(Inspection)),
     }
 
 
@@ -115,7 +194,7 @@ def test_every_endpoint_keeps_a_user_in_their_scope(client, db_session, world):
     spec = client.get("/api/openapi.json").get_json()
     headers = auth_headers(db_session, world["actor"])
     before = snapshot(db_session)
-    sent = bodies(world)
+    sent = bodies(world, db_session)
     walked = set()
     operations = [(path, method) for path, ops in spec["paths"].items()
                   for method in ops if method in ("get", "post", "put", "patch", "delete")]
@@ -138,9 +217,11 @@ def test_every_endpoint_keeps_a_user_in_their_scope(client, db_session, world):
                 walked.add((path, method))
                 assert response.status_code < 500, (method, url, response.get_data(as_text=True))
                 if method != "get":
-                    assert response.status_code in (401, 403, 404, 201, 204, 200), (method, url)
+                    # Refusals (and the coordinator's own sign-in) only; no write may land.
+                    assert response.status_code in (200, 201, 204, 401, 403, 404, 409, 422), \
+                        (method, url, response.status_code)
                 if response.is_json and response.get_data():
-                    assert leaks(response.get_json(), world) == [], (method, url)
+                    assert leaks(response.get_json(), world) == [], (method, url, response.get_json())
     assert walked == set(operations)
     after = snapshot(db_session)
     # Signing in stores a token, not data; nothing else may change.

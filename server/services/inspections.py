@@ -1,0 +1,231 @@
+"""Inspections: submit once per client UUID, never change, correct by revision."""
+
+from datetime import UTC
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select
+
+from server.errors import Conflict, NotFound, ValidationFailed
+from server.models import (
+    ChecklistTemplate,
+    GridCell,
+    Inspection,
+    InspectionItemResult,
+    InspectionPhoto,
+    Photo,
+    User,
+)
+from server.models._types import utcnow
+from server.models.inspections import CONCLUSIONS, INSPECTION_KINDS, ITEM_RESULTS
+from server.services import audit
+from server.services.checklists import applicable_items
+from server.services.evidence import EvidenceLimits, evaluate
+from server.services.premises import get_premises
+from server.services.scope import cell_scope_clause
+from server.services.tasks import covers, get_task
+
+ENFORCEMENT_ROLES = ("officer", "supervisor")
+
+
+def content_digest(data):
+    """Return the digest that tells a replay (same content) from a conflict (other content)."""
+    return audit.digest({key: value for key, value in data.items() if key != "client_uuid"})
+
+
+def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_id=None,
+                      revision_of=None, reason=""):
+    """Store a submitted inspection; return (inspection, "created" | "duplicate").
+
+    The same client UUID with the same content is a duplicate (nothing stored again); with
+    other content it is a conflict carrying the stored record.
+    """
+    existing = session.scalar(select(Inspection).where(Inspection.client_uuid == data["client_uuid"]))
+    digest = content_digest(data)
+    if existing is not None:
+        if existing.content_hash == digest and existing.submitted_by_id == actor.id:
+            return existing, "duplicate"
+        visible = session.scalar(inspections_query(actor).where(Inspection.id == existing.id))
+        raise Conflict(f"Inspection {data['client_uuid']} was already submitted with other content.",
+                       code="uuid_conflict",
+                       details={"current": inspection_summary(session, existing) if visible else None})
+    premises = get_premises(session, actor, data["premises_id"])
+    template = _template(session, data["template_id"], premises.category_code)
+    inspectors = _inspectors(session, actor, data, premises)
+    task = _task(session, actor, data.get("task_id"), premises)
+    results = _item_results(data["items"], applicable_items(template, premises.category_code))
+    if data["conclusion"] not in CONCLUSIONS:
+        raise ValidationFailed("Unknown conclusion.", details={"conclusion": list(CONCLUSIONS)})
+    gps = data.get("gps") or {}
+    inspection = Inspection(
+        client_uuid=data["client_uuid"], content_hash=digest, kind=data["kind"],
+        task_id=task.id if task else None, premises_id=premises.id, cell_id=premises.cell_id,
+        template_id=template.id, submitted_by_id=actor.id, device_id=device_id,
+        device_time=data["device_time"].astimezone(UTC), server_time=utcnow(),
+        gps_lon=gps.get("lon"), gps_lat=gps.get("lat"), gps_accuracy_m=gps.get("accuracy_m"),
+        findings=data.get("findings", ""), conclusion=data["conclusion"],
+        revision_of_id=revision_of.id if revision_of else None, revision_reason=reason,
+        inspectors=inspectors, evidence_flags=[],
+    )
+    session.add(inspection)
+    session.flush()
+    for code, (result, note) in results.items():
+        session.add(InspectionItemResult(inspection_id=inspection.id, item_code=code,
+                                         result=result, note=note))
+    for sha256, item_code in _photo_refs(data):
+        session.add(InspectionPhoto(inspection_id=inspection.id, sha256=sha256, item_code=item_code))
+    session.flush()
+    refresh_evidence(session, inspection, limits)
+    if task is not None:
+        task.status = "done"
+        task.updated_at = utcnow()
+    session.flush()
+    audit.record(session, actor, "inspection.submit", "inspection", inspection.id,
+                 after={"client_uuid": inspection.client_uuid, "content": digest},
+                 device_id=device_id,
+                 details={"revision_of": inspection.revision_of_id} if revision_of else None)
+    return inspection, "created"
+
+
+def correct_inspection(session, actor, inspection_id, data, *, reason, limits=EvidenceLimits(),
+                       device_id=None):
+    """Submit a correction: a new revision linked to the latest one; both stay readable."""
+    original = get_inspection(session, actor, inspection_id)
+    if not reason or not reason.strip():
+        raise ValidationFailed("Say why the inspection is corrected.", details={"reason": ["required"]})
+    newer = session.scalar(select(Inspection.id).where(Inspection.revision_of_id == original.id))
+    if newer is not None:
+        raise Conflict(f"Inspection {inspection_id} was already corrected by {newer}; correct that one.",
+                       code="already_corrected", details={"latest_id": newer})
+    if data["premises_id"] != original.premises_id:
+        raise ValidationFailed("A correction is about the same premises.",
+                               details={"premises_id": ["must match the corrected inspection"]})
+    return submit_inspection(session, actor, data, limits=limits, device_id=device_id,
+                             revision_of=original, reason=reason.strip())
+
+
+def _template(session, template_id, category_code):
+    template = session.get(ChecklistTemplate, template_id)
+    if template is None:
+        raise ValidationFailed(f"Unknown checklist template {template_id}.", code="unknown_template",
+                               details={"template_id": ["unknown template version"]})
+    if category_code not in template.categories:
+        raise ValidationFailed(f"Template {template.code} v{template.version} does not apply to "
+                               f"{category_code} premises.", code="template_not_applicable",
+                               details={"template_id": ["not for this premises category"]})
+    return template
+
+
+def _inspectors(session, actor, data, premises):
+    kind = data["kind"]
+    if kind not in INSPECTION_KINDS:
+        raise ValidationFailed("Unknown inspection kind.", details={"kind": list(INSPECTION_KINDS)})
+    ids = sorted(set(data.get("inspector_ids") or [actor.id]))
+    if actor.id not in ids:
+        raise ValidationFailed("The submitter must be one of the inspectors.",
+                               details={"inspector_ids": ["must include you"]})
+    users = session.scalars(select(User).where(User.id.in_(ids), User.active)).all()
+    valid = [u for u in users if premises.cell is not None and covers(session, u, premises.cell)]
+    if len(valid) != len(ids):
+        raise ValidationFailed("Every inspector must be active staff whose cells cover the premises.",
+                               code="inspector_out_of_scope",
+                               details={"inspector_ids": sorted(set(ids) - {u.id for u in valid})})
+    if kind == "enforcement":
+        officers = [u for u in valid if u.role in ENFORCEMENT_ROLES]
+        if len(officers) < 2 or len(officers) != len(valid):
+            raise ValidationFailed("An enforcement check needs at least two enforcement officers "
+                                   "(执法检查须两名以上执法人员).", code="too_few_officers",
+                                   details={"inspector_ids": ["at least two officers"]})
+    return valid
+
+
+def _task(session, actor, task_id, premises):
+    if task_id is None:
+        return None
+    task = get_task(session, actor, task_id)
+    if task.premises_id != premises.id:
+        raise ValidationFailed("The task is about another premises.",
+                               details={"task_id": ["other premises"]})
+    if task.status != "open":
+        raise Conflict(f"Task {task_id} is {task.status}.", code="task_not_open")
+    return task
+
+
+def _item_results(items, applicable):
+    expected = {item.code for item in applicable}
+    results, problems = {}, {}
+    for entry in items:
+        code = entry["item_code"]
+        if code in results:
+            problems[code] = ["given twice"]
+        elif code not in expected:
+            problems[code] = ["not an item of this template for this premises"]
+        elif entry["result"] not in ITEM_RESULTS:
+            problems[code] = [f"result must be one of {list(ITEM_RESULTS)}"]
+        elif entry["result"] == "non_compliant" and not (entry.get("note") or "").strip():
+            problems[code] = ["a non-compliant item needs a note saying what was found"]
+        results[code] = (entry["result"], entry.get("note") or "")
+    missing = sorted(expected - set(results))
+    if missing:
+        problems["missing"] = missing
+    if problems:
+        raise ValidationFailed("The item results do not match the checklist.",
+                               code="items_invalid", details={"items": problems})
+    return results
+
+
+def _photo_refs(data):
+    refs = [(sha, None) for sha in data.get("photos", [])]
+    for entry in data["items"]:
+        refs.extend((sha, entry["item_code"]) for sha in entry.get("photos", []))
+    seen, unique = set(), []
+    for sha, item_code in refs:
+        if (sha, item_code) not in seen:
+            seen.add((sha, item_code))
+            unique.append((sha, item_code))
+    return unique
+
+
+def refresh_evidence(session, inspection, limits):
+    """Recompute the on-site evidence flags from the record and the photos that are in."""
+    premises_point = to_shape(inspection.premises.location)
+    hashes = [p.sha256 for p in inspection.photos]
+    photos = session.scalars(select(Photo).where(Photo.sha256.in_(hashes))).all() if hashes else []
+    inspection.distance_m, inspection.evidence_flags = evaluate(inspection, premises_point,
+                                                                photos, limits)
+    inspection.has_flags = bool(inspection.evidence_flags)
+
+
+def missing_photos(session, inspection):
+    """Return the hashes an inspection names that the server does not hold yet."""
+    hashes = {p.sha256 for p in inspection.photos}
+    if not hashes:
+        return []
+    held = set(session.scalars(select(Photo.sha256).where(Photo.sha256.in_(hashes))))
+    return sorted(hashes - held)
+
+
+def inspections_query(actor):
+    """Select the inspections on premises in the actor's scope."""
+    query = select(Inspection).order_by(Inspection.id)
+    if actor.is_admin:
+        return query
+    return query.join(GridCell, GridCell.id == Inspection.cell_id).where(cell_scope_clause(actor))
+
+
+def get_inspection(session, actor, inspection_id):
+    """Return an inspection in scope, or raise NotFound."""
+    inspection = session.scalar(inspections_query(actor).where(Inspection.id == inspection_id))
+    if inspection is None:
+        raise NotFound(f"Inspection {inspection_id} not found.")
+    return inspection
+
+
+def inspection_summary(session, inspection):
+    """Return what a client needs to see of a stored inspection."""
+    latest = session.scalar(select(Inspection.id).where(Inspection.revision_of_id == inspection.id))
+    missing = missing_photos(session, inspection)
+    return {"id": inspection.id, "client_uuid": inspection.client_uuid,
+            "server_time": inspection.server_time.isoformat(),
+            "premises_id": inspection.premises_id, "revision_of_id": inspection.revision_of_id,
+            "corrected_by_id": latest, "photos_missing": missing, "complete": not missing,
+            "evidence_flags": inspection.evidence_flags}

@@ -1,0 +1,82 @@
+"""Photo uploads (content-addressed) and who may read them."""
+
+import re
+
+from sqlalchemy import select
+
+from server.errors import AppError, NotFound
+from server.models import GridCell, Inspection, InspectionPhoto, Photo
+from server.photos import HashMismatch, ImageRejected, PhotoTooLarge, ingest_photo
+from server.services import audit
+from server.services.scope import cell_scope_clause
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_hash_name(sha256):
+    """Refuse anything but 64 lowercase hex digits."""
+    if not SHA256.match(sha256 or ""):
+        raise AppError("The photo is addressed by the SHA-256 of its bytes: 64 lowercase hex "
+                       "digits.", code="bad_hash", status=422)
+
+
+def upload_photo(session, store, actor, sha256, data, *, max_bytes, max_pixels, limits,
+                 device_id=None):
+    """Verify and store a photo; return (photo, created). The same bytes again are a no-op."""
+    check_hash_name(sha256)
+    if not data:
+        raise AppError("The request body is empty; send the photo's bytes.", code="empty_body",
+                       status=422)
+    try:
+        stored = ingest_photo(store, sha256, data, max_bytes=max_bytes, max_pixels=max_pixels)
+    except PhotoTooLarge as error:
+        raise AppError(f"The photo is larger than {max_bytes} bytes.", code="photo_too_large",
+                       status=413, details={"limit": max_bytes}) from error
+    except HashMismatch as error:
+        raise AppError("The bytes do not match the SHA-256 in the URL.", code="hash_mismatch",
+                       status=422, details={"expected": error.expected,
+                                            "actual": error.actual}) from error
+    except ImageRejected as error:
+        raise AppError(error.message, code=error.code, status=422) from error
+    photo = session.get(Photo, sha256)
+    if photo is not None:
+        return photo, False
+    info = stored.info
+    photo = Photo(sha256=sha256, size=stored.size, mime=info.mime, width=info.width,
+                  height=info.height, exif_status=info.exif_status,
+                  taken_at=info.taken_at.isoformat() if info.taken_at else None,
+                  gps_lon=info.gps_lon, gps_lat=info.gps_lat, uploaded_by_id=actor.id)
+    session.add(photo)
+    session.flush()
+    _refresh_linked(session, sha256, limits)
+    audit.record(session, actor, "photo.upload", "photo", sha256, device_id=device_id,
+                 details={"size": stored.size, "exif_status": info.exif_status})
+    return photo, True
+
+
+def _refresh_linked(session, sha256, limits):
+    from server.services.inspections import refresh_evidence
+
+    inspections = session.scalars(select(Inspection).join(
+        InspectionPhoto, InspectionPhoto.inspection_id == Inspection.id)
+        .where(InspectionPhoto.sha256 == sha256)).unique().all()
+    for inspection in inspections:
+        refresh_evidence(session, inspection, limits)
+    session.flush()
+
+
+def get_photo(session, actor, sha256):
+    """Return a photo the actor may see: their own upload, or one of an inspection in scope."""
+    check_hash_name(sha256)
+    photo = session.get(Photo, sha256)
+    if photo is None:
+        raise NotFound("Photo not found.")
+    if actor.is_admin or photo.uploaded_by_id == actor.id:
+        return photo
+    linked = session.scalar(
+        select(Inspection.id).join(InspectionPhoto, InspectionPhoto.inspection_id == Inspection.id)
+        .join(GridCell, GridCell.id == Inspection.cell_id)
+        .where(InspectionPhoto.sha256 == sha256, cell_scope_clause(actor)).limit(1))
+    if linked is None:
+        raise NotFound("Photo not found.")
+    return photo
