@@ -20,6 +20,8 @@ def load():
     else:
         click.echo(f"Demo grid map {summary['map_id']} is already there.")
     click.echo(f"Demo users created: {', '.join(summary['users']) or 'none (already there)'}.")
+    click.echo(f"Demo premises created: {summary['premises']} (each with a routine patrol task); "
+               "checklist templates loaded.")
     click.echo("Demo logins (password for all: " + DEMO_PASSWORD + "):")
     for username, role, display_name, _ in DEMO_USERS:
         click.echo(f"  {username:22} {role:12} {display_name}")

@@ -2,11 +2,17 @@
 
 from pathlib import Path
 
+from datetime import date, timedelta
+
+from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
-from server.models import CellAssignment, GridCell, GridMap
+from server.models import CellAssignment, GridCell, GridMap, Premises
 from server.services import grid as grid_service
 from server.services.assignments import create_assignment
+from server.services.checklists import load_templates
+from server.services.premises import create_premises
+from server.services.tasks import create_task
 from server.services.users import create_user, find_user
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "wuhai-districts.geojson"
@@ -28,9 +34,22 @@ DEMO_USERS = [
 ]
 
 
+# name, category, community code, licence number (fictional, for the demo)
+DEMO_PREMISES = [
+    ("新华街社区卫生服务中心（示例）", "community_health_centre", "156150302001001", "DEMO-PDY-0001"),
+    ("康宁口腔诊所（示例）", "dental_clinic", "156150302001001", "DEMO-PDY-0002"),
+    ("仁和中医诊所（示例）", "clinic", "156150302001002", "DEMO-PDY-0003"),
+    ("金海湾宾馆（示例）", "public_place", "156150302001002", "DEMO-GGCS-0004"),
+    ("第十中学（示例）", "school", "156150302002001", "DEMO-XX-0005"),
+    ("海勃湾区第二水厂（示例）", "water_supplier", "156150302003002", "DEMO-GS-0006"),
+    ("美丽人生医疗美容诊所（示例）", "medical_cosmetic_clinic", "156150304002003", "DEMO-PDY-0007"),
+    ("乌达区人民医院（示例）", "hospital", "156150304001001", "DEMO-PDY-0008"),
+]
+
+
 def load_demo(session):
     """Load the demo map and users once; running it again changes nothing. Return a summary."""
-    created = {"map": False, "users": []}
+    created = {"map": False, "users": [], "premises": 0}
     grid_map = session.scalar(select(GridMap).where(GridMap.jurisdiction_code == JURISDICTION))
     if grid_map is None:
         grid_map = _load_map(session)
@@ -49,7 +68,27 @@ def load_demo(session):
                 CellAssignment.user_id == user.id, CellAssignment.cell_id == cell.id))
             if not already:
                 create_assignment(session, admin, user_id=user.id, cell_id=cell.id)
+    load_templates(session)
+    created["premises"] = _load_premises(session, grid_map, find_user(session, "admin"))
     return {"map_id": grid_map.id, **created}
+
+
+def _load_premises(session, grid_map, admin):
+    count = 0
+    for name, category, cell_code, licence_no in DEMO_PREMISES:
+        if session.scalar(select(Premises.id).where(Premises.licence_no == licence_no)):
+            continue
+        cell = session.scalar(select(GridCell).where(GridCell.map_id == grid_map.id,
+                                                     GridCell.code == cell_code))
+        point = to_shape(cell.geom).representative_point()
+        premises = create_premises(session, admin, {
+            "name": name, "category_code": category, "ownership": "private",
+            "licence_no": licence_no, "address": f"乌海市{cell.name}", "lon": point.x,
+            "lat": point.y})
+        create_task(session, admin, kind="routine_patrol", premises_id=premises.id,
+                    due_date=date.today() + timedelta(days=7 + count))
+        count += 1
+    return count
 
 
 def _load_map(session):
