@@ -4,6 +4,7 @@ from datetime import UTC
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.models import (
@@ -42,12 +43,7 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
     existing = session.scalar(select(Inspection).where(Inspection.client_uuid == data["client_uuid"]))
     digest = content_digest(data)
     if existing is not None:
-        if existing.content_hash == digest and existing.submitted_by_id == actor.id:
-            return existing, "duplicate"
-        visible = session.scalar(inspections_query(actor).where(Inspection.id == existing.id))
-        raise Conflict(f"Inspection {data['client_uuid']} was already submitted with other content.",
-                       code="uuid_conflict",
-                       details={"current": inspection_summary(session, existing) if visible else None})
+        return _replayed(session, actor, existing, digest)
     premises = get_premises(session, actor, data["premises_id"])
     template = _template(session, data["template_id"], premises.category_code)
     inspectors = _inspectors(session, actor, data, premises)
@@ -66,8 +62,17 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
         revision_of_id=revision_of.id if revision_of else None, revision_reason=reason,
         inspectors=inspectors, evidence_flags=[],
     )
-    session.add(inspection)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(inspection)
+            session.flush()
+    except IntegrityError:
+        # The same UUID arrived at the same moment on another connection and won.
+        existing = session.scalar(select(Inspection).where(
+            Inspection.client_uuid == data["client_uuid"]))
+        if existing is None:
+            raise
+        return _replayed(session, actor, existing, digest)
     for code, (result, note) in results.items():
         session.add(InspectionItemResult(inspection_id=inspection.id, item_code=code,
                                          result=result, note=note))
@@ -84,6 +89,16 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
                  device_id=device_id,
                  details={"revision_of": inspection.revision_of_id} if revision_of else None)
     return inspection, "created"
+
+
+def _replayed(session, actor, existing, digest):
+    """Answer a UUID seen before: a duplicate when the content is the same, else a conflict."""
+    if existing.content_hash == digest and existing.submitted_by_id == actor.id:
+        return existing, "duplicate"
+    visible = session.scalar(inspections_query(actor).where(Inspection.id == existing.id))
+    raise Conflict(f"Inspection {existing.client_uuid} was already submitted with other content.",
+                   code="uuid_conflict",
+                   details={"current": inspection_summary(session, existing) if visible else None})
 
 
 def correct_inspection(session, actor, inspection_id, data, *, reason, limits=EvidenceLimits(),

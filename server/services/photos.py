@@ -3,6 +3,7 @@
 import re
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from server.errors import AppError, NotFound
 from server.models import GridCell, Inspection, InspectionPhoto, Photo
@@ -46,8 +47,13 @@ def upload_photo(session, store, actor, sha256, data, *, max_bytes, max_pixels, 
                   height=info.height, exif_status=info.exif_status,
                   taken_at=info.taken_at.isoformat() if info.taken_at else None,
                   gps_lon=info.gps_lon, gps_lat=info.gps_lat, uploaded_by_id=actor.id)
-    session.add(photo)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(photo)
+            session.flush()
+    except IntegrityError:
+        # The same photo was recorded at the same moment on another connection.
+        return session.get(Photo, sha256), False
     _refresh_linked(session, sha256, limits)
     audit.record(session, actor, "photo.upload", "photo", sha256, device_id=device_id,
                  details={"size": stored.size, "exif_status": info.exif_status})
