@@ -133,3 +133,18 @@ def jpeg_bytes(seed=0, size=(64, 48), exif=None):
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=90, **({"exif": exif} if exif is not None else {}))
     return buffer.getvalue()
+
+
+def make_wuhai_map(session, *, streets_per_district=0):
+    """The three real Wuhai districts as an active map, optionally cut into streets."""
+    from tests.conftest import SHARED_DATA
+
+    grid_map = grid_service.create_map(session, jurisdiction_code="150300", name="乌海")
+    grid_service.import_level(session, grid_map,
+                              (SHARED_DATA / "wuhai-districts.geojson").read_bytes(),
+                              level="district", code_property="gb")
+    if streets_per_district:
+        for district in grid_map.cells.all():
+            grid_service.subdivide_cell(session, district, streets_per_district)
+    grid_service.activate_map(session, grid_map)
+    return grid_map

@@ -7,22 +7,13 @@ import pytest
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point, box
 
-from server.services import grid as grid_service
 from server.services.lookup import locate, locate_in_database, locate_many
-from tests.conftest import SHARED_DATA
-from tests.factories import make_grid
+from tests.factories import make_grid, make_wuhai_map
 
 
 @pytest.fixture
 def wuhai(db_session):
-    grid_map = grid_service.create_map(db_session, jurisdiction_code="150300", name="乌海")
-    grid_service.import_level(db_session, grid_map,
-                              (SHARED_DATA / "wuhai-districts.geojson").read_bytes(),
-                              level="district", code_property="gb")
-    for district in grid_map.cells.all():
-        grid_service.subdivide_cell(db_session, district, 3)
-    grid_service.activate_map(db_session, grid_map)
-    return grid_map
+    return make_wuhai_map(db_session, streets_per_district=3)
 
 
 def test_index_and_database_agree_on_random_points(db_session, wuhai):

@@ -7,9 +7,8 @@ from geoalchemy2.shape import to_shape
 
 from grid_maps.gcj02 import wgs84_to_gcj02
 from server.models import Premises
-from server.services import grid as grid_service
-from tests.conftest import SHARED_DATA, TEST_DATA
-from tests.factories import auth_headers, make_user
+from tests.conftest import TEST_DATA
+from tests.factories import auth_headers, make_user, make_wuhai_map
 
 CSV_DIR = TEST_DATA / "premises"
 GOOD = (CSV_DIR / "wuhai-good-utf8.csv").read_bytes()
@@ -18,12 +17,7 @@ HEADER = "名称,类别,性质,许可证号,地址,经度,纬度\n"
 
 @pytest.fixture
 def wuhai(db_session):
-    grid_map = grid_service.create_map(db_session, jurisdiction_code="150300", name="乌海")
-    grid_service.import_level(db_session, grid_map,
-                              (SHARED_DATA / "wuhai-districts.geojson").read_bytes(),
-                              level="district", code_property="gb")
-    grid_service.activate_map(db_session, grid_map)
-    return grid_map
+    return make_wuhai_map(db_session)
 
 
 @pytest.fixture
