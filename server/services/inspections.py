@@ -47,7 +47,7 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
     premises = get_premises(session, actor, data["premises_id"])
     template = _template(session, data["template_id"], premises.category_code)
     inspectors = _inspectors(session, actor, data, premises)
-    task = _task(session, actor, data.get("task_id"), premises)
+    task = _task(session, actor, data.get("task_id"), premises, revision_of)
     results = _item_results(data["items"], applicable_items(template, premises.category_code))
     if data["conclusion"] not in CONCLUSIONS:
         raise ValidationFailed("Unknown conclusion.", details={"conclusion": list(CONCLUSIONS)})
@@ -107,6 +107,9 @@ def correct_inspection(session, actor, inspection_id, data, *, reason, limits=Ev
     original = get_inspection(session, actor, inspection_id)
     if not reason or not reason.strip():
         raise ValidationFailed("Say why the inspection is corrected.", details={"reason": ["required"]})
+    replay = session.scalar(select(Inspection).where(Inspection.client_uuid == data["client_uuid"]))
+    if replay is not None:  # a correction resent after a lost answer
+        return _replayed(session, actor, replay, content_digest(data))
     newer = session.scalar(select(Inspection.id).where(Inspection.revision_of_id == original.id))
     if newer is not None:
         raise Conflict(f"Inspection {inspection_id} was already corrected by {newer}; correct that one.",
@@ -153,13 +156,15 @@ def _inspectors(session, actor, data, premises):
     return valid
 
 
-def _task(session, actor, task_id, premises):
+def _task(session, actor, task_id, premises, revision_of=None):
     if task_id is None:
         return None
     task = get_task(session, actor, task_id)
     if task.premises_id != premises.id:
         raise ValidationFailed("The task is about another premises.",
                                details={"task_id": ["other premises"]})
+    if revision_of is not None and revision_of.task_id == task.id:
+        return task  # a correction keeps the task its original completed
     if task.status != "open":
         raise Conflict(f"Task {task_id} is {task.status}.", code="task_not_open")
     return task
