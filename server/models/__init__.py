@@ -10,11 +10,13 @@ from server.models.inspections import (
     Photo,
 )
 from server.models.premises import Premises, PremisesCategory
+from server.models.sync import ChangeEvent, Device, RejectedRecord
 from server.models.tasks import Task
 from server.models.user import ApiToken, LoginThrottle, User
 
 __all__ = [
-    "ApiToken", "AuditChainHead", "AuditEvent", "CellAssignment", "ChecklistItem",
+    "ApiToken", "AuditChainHead", "AuditEvent", "CellAssignment", "ChangeEvent", "ChecklistItem",
     "ChecklistTemplate", "GridCell", "GridMap", "Inspection", "InspectionItemResult",
-    "InspectionPhoto", "LoginThrottle", "Photo", "Premises", "PremisesCategory", "Task", "User",
+    "Device", "InspectionPhoto", "LoginThrottle", "Photo", "Premises", "PremisesCategory",
+    "RejectedRecord", "Task", "User",
 ]

@@ -1,0 +1,60 @@
+"""Terminals, the change feed that pulls read, and records refused on push."""
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.extensions import db
+from server.models._types import UTCDateTime, utcnow
+
+
+class Device(db.Model):
+    """A handheld terminal bound to one user; its opaque token is stored hashed."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    device_uid: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=False)
+    revoked_at = mapped_column(UTCDateTime, nullable=True)
+    last_seen_at = mapped_column(UTCDateTime, nullable=True)
+
+    user = relationship("User")
+
+
+class ChangeEvent(db.Model):
+    """One change, in a monotonically increasing sequence: what delta pulls read.
+
+    cell_id/old_cell_id say whose scope the change touches; user_id targets one user (scope
+    changes, record statuses); neither set means everyone (checklists).
+    """
+
+    __tablename__ = "change_events"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                     primary_key=True, autoincrement=True)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    op: Mapped[str] = mapped_column(String(8))  # upsert | delete
+    cell_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    old_cell_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class RejectedRecord(db.Model):
+    """A pushed record the server refused, kept with its reasons for diagnosis."""
+
+    __tablename__ = "rejected_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    client_uuid: Mapped[str] = mapped_column(String(64), index=True)
+    record_type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    reasons: Mapped[dict] = mapped_column(JSON)
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
