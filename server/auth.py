@@ -4,7 +4,9 @@ from flask import request
 
 from server.errors import Unauthorized
 from server.extensions import db
+from server.db import transaction
 from server.services.auth import authenticate_token
+from server.services.devices import DEVICE_TOKEN_PREFIX, authenticate_device, touch
 from server.services.scope import require_role
 
 
@@ -18,11 +20,25 @@ def bearer_token():
 
 
 def current_token():
-    """Return the ApiToken of this request, authenticating once per request."""
+    """Return the ApiToken or Device of this request, authenticating once per request."""
     # Kept on the request, not on g: g belongs to the app context, which can outlive a request.
     if "grid.api_token" not in request.environ:
-        request.environ["grid.api_token"] = authenticate_token(db.session, bearer_token())
+        token = bearer_token()
+        if token and token.startswith(DEVICE_TOKEN_PREFIX):
+            device = authenticate_device(db.session, token)
+            with transaction():
+                touch(db.session, device)
+            request.environ["grid.device"] = device
+            request.environ["grid.api_token"] = device
+        else:
+            request.environ["grid.api_token"] = authenticate_token(db.session, token)
     return request.environ["grid.api_token"]
+
+
+def current_device():
+    """Return the Device when the request came from a registered terminal, else None."""
+    current_token()
+    return request.environ.get("grid.device")
 
 
 def current_user(*roles):

@@ -27,6 +27,8 @@ class Config:
         self.PROXY_FIX_HOPS = _int_env("PROXY_FIX_HOPS", 0)
         self.MAX_CONTENT_LENGTH = _int_env("MAX_CONTENT_LENGTH", 50 * 1024 * 1024)
         self.TOKEN_TTL_HOURS = _int_env("TOKEN_TTL_HOURS", 12)
+        # Terminals stay offline for days: their registration lasts longer than a web sign-in.
+        self.DEVICE_TOKEN_TTL_HOURS = _int_env("DEVICE_TOKEN_TTL_HOURS", 24 * 30)
         self.LOGIN_MAX_FAILURES = _int_env("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_LOCK_MINUTES = _int_env("LOGIN_LOCK_MINUTES", 15)
         self.SLIVER_TOLERANCE_M2 = float(os.environ.get("SLIVER_TOLERANCE_M2", "100"))

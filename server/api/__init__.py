@@ -8,16 +8,18 @@ def register_api(api, app):
         auth,
         cells,
         checklists,
+        devices,
         inspections,
         maps,
         photos,
         premises,
+        sync,
         tasks,
         users,
     )
     from server.api.docs import register_docs_assets
 
     for module in (auth, users, maps, cells, assignments, premises, checklists, tasks,
-                   inspections, photos):
+                   inspections, photos, devices, sync):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     register_docs_assets(app)

@@ -3,12 +3,13 @@
 from flask import current_app, request
 from flask_smorest import Blueprint
 
-from server.auth import current_token
+from server.auth import current_device, current_token
 from server.db import transaction
 from server.errors import Unauthorized
 from server.extensions import db
 from server.schemas.auth import TokenRequest, TokenResponse
 from server.services.auth import BAD_CREDENTIALS, issue_token, revoke_token, sign_in
+from server.services.devices import revoke_device
 
 blp = Blueprint("auth", __name__, description="Sign in and tokens")
 
@@ -36,6 +37,10 @@ def create_token(credentials):
 @blp.delete("/token")
 @blp.response(204)
 def delete_token():
-    """Revoke the token used for this request."""
+    """Revoke the token used for this request (a device token revokes the device)."""
+    device = current_device()
     with transaction():
-        revoke_token(db.session, current_token())
+        if device is not None:
+            revoke_device(db.session, device.user, device.id)
+        else:
+            revoke_token(db.session, current_token())

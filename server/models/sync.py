@@ -58,3 +58,18 @@ class RejectedRecord(db.Model):
     payload: Mapped[dict] = mapped_column(JSON)
     reasons: Mapped[dict] = mapped_column(JSON)
     at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class PushedRecord(db.Model):
+    """A pushed record the server applied: replaying its UUID answers from here."""
+
+    __tablename__ = "pushed_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_uuid: Mapped[str] = mapped_column(String(64), unique=True)
+    record_type: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    server_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

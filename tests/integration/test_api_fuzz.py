@@ -35,7 +35,7 @@ def test_no_generated_request_is_a_server_error(app, client, db_session):
                   suppress_health_check=list(HealthCheck))
         def call(case):
             response = _send(client, case, headers)
-            if case.formatted_path != "/api/v1/auth/token":
+            if case.formatted_path not in ("/api/v1/auth/token", "/api/v1/devices/"):
                 statuses.add(response.status_code)
             assert response.status_code < 500, (case.method, case.formatted_path, case.query,
                                                 response.get_data(as_text=True)[:300])

@@ -55,6 +55,12 @@ def world(db_session, request, app):
         world.update(actor=chief, mine=assign(db_session, admin, chief, grid.cells["D1"]),
                      cells=SCOPES["supervisor"], users={"wang", "liu"})
     _add_field_work(db_session, world, app.config["PHOTO_DIR"])
+    from server.services.devices import register_device
+
+    world["other_device"] = register_device(db_session, other, device_uid="other-1",
+                                            ttl_hours=24)[1]
+    world["own_device"] = register_device(db_session, world["actor"], device_uid="own-1",
+                                          ttl_hours=24)[1]
     world["cell_ids"] = {grid.cells[code].id for code in world["cells"]}
     return world
 
@@ -94,6 +100,7 @@ def foreign_values(world):
         "template_id": [10**6],
         "sha256": [world["foreign_work"]["photo"].sha256],
         "kind": ["thumb"],
+        "device_id": [world["other_device"].id],
     }
 
 
@@ -103,7 +110,8 @@ def own_values(world):
             "user_id": [world["actor"].id], "assignment_id": [world["mine"].id],
             "premises_id": [own["premises"].id], "task_id": [own["task"].id],
             "inspection_id": [own["inspection"].id], "template_id": [own["inspection"].template_id],
-            "sha256": [own["photo"].sha256], "kind": ["thumb"]}
+            "sha256": [own["photo"].sha256], "kind": ["thumb"],
+            "device_id": [world["own_device"].id]}
 
 
 def bodies(world, db_session):
@@ -135,6 +143,17 @@ def bodies(world, db_session):
             db_session, world["foreign_work"]["premises"],
             template_id=world["own_work"]["inspection"].template_id)), "reason": "walk"},
         "/api/v1/photos/{sha256}": jpeg_bytes(99),
+        "/api/v1/devices/": {"username": world["actor"].username, "password": "correct-horse-1",
+                             "device_uid": "walk-device"},
+        "/api/v1/sync/push": {"records": [
+            {"type": "inspection", "client_uuid": "00000000-0000-4000-8000-000000000001",
+             "data": _serializable(inspection_data(
+                 db_session, world["foreign_work"]["premises"],
+                 client_uuid="00000000-0000-4000-8000-000000000001",
+                 template_id=world["own_work"]["inspection"].template_id))},
+            {"type": "premises_update", "client_uuid": "walk-2",
+             "data": {"premises_id": world["foreign_work"]["premises"].id, "base_version": 1,
+                      "contact_phone": "110"}}]},
     }
 
 
@@ -156,7 +175,7 @@ def leaks(payload, world):
                 found.append(("cell", value["code"]))
             if value.get("cell_code") not in (None, *world["cells"]):
                 found.append(("assignment", value["cell_code"]))
-            if "username" in value and value["username"] not in world["users"]:
+            if isinstance(value.get("username"), str) and value["username"] not in world["users"]:
                 found.append(("user", value["username"]))
             if "jurisdiction_code" in value and value["jurisdiction_code"] != "T1":
                 found.append(("map", value["jurisdiction_code"]))

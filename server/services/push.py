@@ -1,0 +1,119 @@
+"""Apply pushed records through the same services as the REST API, each in its own savepoint."""
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from server.errors import AppError, Conflict
+from server.models import Inspection, PushedRecord, RejectedRecord
+from server.schemas.inspections import CorrectionIn, InspectionIn
+from server.schemas.premises import UPDATE_OPTIONAL, PremisesUpdate
+from server.services import audit
+from server.services.inspections import correct_inspection, missing_photos, submit_inspection
+from server.services.premises import update_premises
+from sync.protocol import RecordConflict, RecordRejected, push_batch
+
+
+def push(session, actor, device, records, *, limits):
+    """Answer every record of a batch: created | duplicate | rejected | conflict."""
+
+    def apply_one(record):
+        return apply_record(session, actor, device, record, limits)
+
+    def keep_rejected(record, result):
+        session.add(RejectedRecord(
+            device_id=device.id if device else None, user_id=actor.id,
+            client_uuid=str(record.get("client_uuid") if isinstance(record, dict) else "")[:64],
+            record_type=str(record.get("type") if isinstance(record, dict) else "")[:32],
+            payload=record if isinstance(record, dict) else {"raw": repr(record)[:10000]},
+            reasons={"code": result.code, "message": result.message, "reasons": result.reasons}))
+
+    results = push_batch(records, apply_one, on_rejected=keep_rejected)
+    session.flush()
+    return results
+
+
+def apply_record(session, actor, device, record, limits):
+    """Apply one record once; a replay answers duplicate, other content under its UUID conflict."""
+    uuid, kind = record["client_uuid"], record["type"]
+    digest = audit.digest({"type": kind, "data": record["data"]})
+    prior = session.scalar(select(PushedRecord).where(PushedRecord.client_uuid == uuid))
+    if prior is not None:
+        return _replay(session, actor, prior, digest)
+    try:
+        with session.begin_nested():
+            status, server_id = _apply(session, actor, device, kind, record, limits)
+            session.add(PushedRecord(client_uuid=uuid, record_type=kind, user_id=actor.id,
+                                     device_id=device.id if device else None,
+                                     content_hash=digest, server_id=server_id))
+            session.flush()
+    except IntegrityError:
+        prior = session.scalar(select(PushedRecord).where(PushedRecord.client_uuid == uuid))
+        if prior is None:
+            raise
+        return _replay(session, actor, prior, digest)
+    return status, server_id, _missing(session, kind, server_id)
+
+
+def _replay(session, actor, prior, digest):
+    if prior.content_hash == digest and prior.user_id == actor.id:
+        return "duplicate", prior.server_id, _missing(session, prior.record_type, prior.server_id)
+    raise RecordConflict("uuid_conflict", "This client UUID was already pushed with other content.")
+
+
+def _missing(session, kind, server_id):
+    if kind in ("inspection", "inspection_revision") and server_id is not None:
+        return missing_photos(session, session.get(Inspection, server_id))
+    return []
+
+
+def _apply(session, actor, device, kind, record, limits):
+    device_uid = device.device_uid if device else None
+    data = dict(record["data"])
+    try:
+        if kind in ("inspection", "inspection_revision"):
+            data.setdefault("client_uuid", record["client_uuid"])
+            schema = InspectionIn() if kind == "inspection" else CorrectionIn()
+            corrects_id = data.pop("corrects_id", None) if kind == "inspection_revision" else None
+            loaded = schema.load(data)
+            loaded["client_uuid"] = str(loaded["client_uuid"])
+            if loaded["client_uuid"] != record["client_uuid"]:
+                raise RecordRejected("uuid_mismatch", "data.client_uuid differs from the record's.",
+                                     {"client_uuid": ["must equal the envelope's client_uuid"]})
+            if kind == "inspection":
+                inspection, status = submit_inspection(session, actor, loaded, limits=limits,
+                                                       device_id=device_uid)
+            else:
+                if not isinstance(corrects_id, int):
+                    raise RecordRejected("validation_failed", "Name the inspection corrected.",
+                                         {"corrects_id": ["an inspection id is required"]})
+                reason = loaded.pop("reason")
+                inspection, status = correct_inspection(session, actor, corrects_id, loaded,
+                                                        reason=reason, limits=limits,
+                                                        device_id=device_uid)
+            return status, inspection.id
+        premises_id = data.pop("premises_id", None)
+        if not isinstance(premises_id, int):
+            raise RecordRejected("validation_failed", "Name the premises.",
+                                 {"premises_id": ["an id is required"]})
+        changes = PremisesUpdate(partial=UPDATE_OPTIONAL).load(data)
+        base_version = changes.pop("base_version")
+        premises = update_premises(session, actor, premises_id, changes,
+                                   base_version=base_version, device_id=device_uid)
+        return "created", premises.id
+    except ValidationError as error:
+        raise RecordRejected("validation_failed", "The record does not match its schema.",
+                             error.messages) from error
+    except Conflict as error:
+        current = (error.details or {}).get("current") if isinstance(error.details, dict) else None
+        raise RecordConflict(error.code, error.message, current=_jsonable(current)) from error
+    except AppError as error:
+        details = error.details if isinstance(error.details, dict) else {"detail": error.details}
+        raise RecordRejected(error.code, error.message, details) from error
+
+
+def _jsonable(value):
+    import json
+
+    return json.loads(audit.canonical_json(value)) if value is not None else None
+

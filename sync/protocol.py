@@ -1,0 +1,135 @@
+"""The terminal sync protocol: record types, per-record outcomes, cursors, batch handling.
+
+Pure: no Flask, no database. The server passes in what applies one record; this module
+keeps every record of a batch apart, so one bad record never sinks or blocks the others.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+PROTOCOL_VERSION = 1
+MAX_BATCH_RECORDS = 100
+RECORD_TYPES = ("inspection", "inspection_revision", "premises_update")
+OUTCOMES = ("created", "duplicate", "rejected", "conflict")
+
+
+class RecordRejected(Exception):
+    """The record cannot be applied as it is; reasons map fields to messages."""
+
+    def __init__(self, code, message, reasons=None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reasons = reasons or {}
+
+
+class RecordConflict(Exception):
+    """The record disagrees with the server's current version, which is sent back."""
+
+    def __init__(self, code, message, current=None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.current = current
+
+
+@dataclass
+class RecordResult:
+    """The answer for one pushed record."""
+
+    client_uuid: str | None
+    type: str | None
+    status: str
+    server_id: int | None = None
+    code: str | None = None
+    message: str | None = None
+    reasons: dict = field(default_factory=dict)
+    current: dict | None = None
+    photos_missing: list = field(default_factory=list)
+
+    def to_dict(self):
+        return {key: value for key, value in asdict(self).items()
+                if value not in (None, {}, []) or key in ("status", "client_uuid", "type")}
+
+
+class BatchTooLarge(ValueError):
+    """More records than one push may carry."""
+
+
+def envelope_problems(record):
+    """Return what is wrong with a record's envelope (type, client_uuid, data), or {}."""
+    problems = {}
+    if not isinstance(record, dict):
+        return {"record": ["must be an object with type, client_uuid and data"]}
+    if record.get("type") not in RECORD_TYPES:
+        problems["type"] = [f"must be one of {list(RECORD_TYPES)}"]
+    uuid = record.get("client_uuid")
+    if not isinstance(uuid, str) or not 1 <= len(uuid) <= 64:
+        problems["client_uuid"] = ["a client-generated id (UUID) is required"]
+    if not isinstance(record.get("data"), dict):
+        problems["data"] = ["must be an object"]
+    return problems
+
+
+def push_batch(records, apply_one, on_rejected=None):
+    """Apply each record on its own and answer every one, in order.
+
+    apply_one(record) returns (status, server_id, photos_missing) or raises RecordRejected
+    / RecordConflict; it must undo its own partial work on failure (a savepoint).
+    on_rejected(record, result) is called for each refused record (to keep it for diagnosis).
+    """
+    if not isinstance(records, list):
+        raise ValueError("records must be a list")
+    if len(records) > MAX_BATCH_RECORDS:
+        raise BatchTooLarge(f"a push carries at most {MAX_BATCH_RECORDS} records")
+    results = []
+    for record in records:
+        uuid = record.get("client_uuid") if isinstance(record, dict) else None
+        kind = record.get("type") if isinstance(record, dict) else None
+        problems = envelope_problems(record)
+        if problems:
+            result = RecordResult(uuid if isinstance(uuid, str) else None,
+                                  kind if isinstance(kind, str) else None, "rejected",
+                                  code="bad_envelope", message="The record envelope is invalid.",
+                                  reasons=problems)
+        else:
+            result = _apply(record, apply_one)
+        if result.status == "rejected" and on_rejected is not None:
+            on_rejected(record, result)
+        results.append(result)
+    return results
+
+
+def _apply(record, apply_one):
+    uuid, kind = record["client_uuid"], record["type"]
+    try:
+        status, server_id, missing = apply_one(record)
+    except RecordRejected as error:
+        return RecordResult(uuid, kind, "rejected", code=error.code, message=error.message,
+                            reasons=error.reasons)
+    except RecordConflict as error:
+        return RecordResult(uuid, kind, "conflict", code=error.code, message=error.message,
+                            current=error.current)
+    return RecordResult(uuid, kind, status, server_id=server_id, photos_missing=list(missing))
+
+
+def encode_cursor(seq):
+    """Return the opaque cursor for a position in the change feed."""
+    return f"c{PROTOCOL_VERSION}.{int(seq)}"
+
+
+def decode_cursor(cursor):
+    """Return the feed position of a cursor; None or "" is the beginning. ValueError if bad."""
+    if cursor in (None, ""):
+        return 0
+    prefix, _, number = str(cursor).partition(".")
+    if prefix != f"c{PROTOCOL_VERSION}" or not number.isdigit() or len(number) > 18:
+        raise ValueError("not a cursor this server issued")
+    return int(number)
+
+
+def collapse(events):
+    """Keep the last event of each entity, in feed order: a page says each thing once."""
+    last = {}
+    for event in events:
+        last[(event["entity_type"], event["entity_id"])] = event
+    return sorted(last.values(), key=lambda event: event["seq"])

@@ -1,0 +1,77 @@
+"""The pure parts of the sync protocol: batch isolation, envelopes, cursors, collapsing."""
+
+import pytest
+
+from sync.protocol import (
+    MAX_BATCH_RECORDS,
+    BatchTooLarge,
+    RecordConflict,
+    RecordRejected,
+    collapse,
+    decode_cursor,
+    encode_cursor,
+    push_batch,
+)
+
+
+def record(uuid, kind="inspection", **data):
+    return {"type": kind, "client_uuid": uuid, "data": data}
+
+
+def test_one_rejected_record_does_not_stop_the_others():
+    def apply_one(rec):
+        if rec["client_uuid"] == "bad":
+            raise RecordRejected("items_invalid", "missing items", {"items": ["MI-01"]})
+        return "created", 7, []
+
+    results = push_batch([record("a"), record("bad"), record("c")], apply_one)
+    assert [r.status for r in results] == ["created", "rejected", "created"]
+    assert results[1].reasons == {"items": ["MI-01"]} and results[1].code == "items_invalid"
+
+
+def test_conflict_carries_the_current_version():
+    def apply_one(rec):
+        raise RecordConflict("stale_version", "changed", current={"version": 3})
+
+    [result] = push_batch([record("a", "premises_update")], apply_one)
+    assert result.status == "conflict" and result.current == {"version": 3}
+
+
+@pytest.mark.parametrize("bad", [
+    {"type": "nonsense", "client_uuid": "x", "data": {}},
+    {"type": "inspection", "data": {}},
+    {"type": "inspection", "client_uuid": "x", "data": "not an object"},
+    "not a record",
+])
+def test_bad_envelopes_are_rejected_without_calling_the_server(bad):
+    called = []
+    results = push_batch([bad, record("ok")], lambda rec: called.append(rec) or ("created", 1, []))
+    assert results[0].status == "rejected" and results[0].code == "bad_envelope"
+    assert results[1].status == "created" and len(called) == 1
+
+
+def test_rejected_records_are_handed_over_for_diagnosis():
+    kept = []
+    push_batch([record("a", "bogus")], lambda rec: ("created", 1, []),
+               on_rejected=lambda rec, result: kept.append((rec["client_uuid"], result.code)))
+    assert kept == [("a", "bad_envelope")]
+
+
+def test_oversized_batch_is_refused_whole():
+    with pytest.raises(BatchTooLarge):
+        push_batch([record(str(i)) for i in range(MAX_BATCH_RECORDS + 1)], lambda rec: None)
+
+
+def test_cursors_round_trip_and_foreign_ones_are_refused():
+    assert decode_cursor(encode_cursor(42)) == 42
+    assert decode_cursor(None) == 0 and decode_cursor("") == 0
+    for bad in ("42", "c9.1", "c1.-1", "c1.x", "c1." + "9" * 30):
+        with pytest.raises(ValueError):
+            decode_cursor(bad)
+
+
+def test_collapse_keeps_the_last_event_of_each_entity_in_order():
+    events = [{"seq": 1, "entity_type": "premises", "entity_id": "1", "op": "upsert"},
+              {"seq": 2, "entity_type": "task", "entity_id": "1", "op": "upsert"},
+              {"seq": 3, "entity_type": "premises", "entity_id": "1", "op": "delete"}]
+    assert [(e["seq"], e["op"]) for e in collapse(events)] == [(2, "upsert"), (3, "delete")]
