@@ -3,14 +3,14 @@
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
-from server.auth import current_user
+from server.auth import current_device, current_user
 from server.db import transaction
-from server.errors import NotFound
+from server.errors import AppError, NotFound
 from server.extensions import db
 from server.photos import FilesystemPhotoStore
-from server.schemas.inspections import PhotoSchema
+from server.schemas.inspections import PhotoSchema, UploadState
 from server.services.evidence import EvidenceLimits
-from server.services.photos import get_photo, upload_photo
+from server.services.photos import append_chunk, get_photo, upload_photo, upload_state
 
 blp = Blueprint("photos", __name__, description="Photos, addressed by the SHA-256 of their bytes")
 
@@ -34,12 +34,49 @@ def put_photo(sha256):
     actor = current_user()
     config = current_app.config
     data = request.get_data(cache=False)
+    device = current_device()
     with transaction():
         photo, created = upload_photo(db.session, photo_store(), actor, sha256, data,
+                                      device_id=device.device_uid if device else None,
                                       max_bytes=config["PHOTO_MAX_BYTES"],
                                       max_pixels=config["PHOTO_MAX_PIXELS"],
                                       limits=EvidenceLimits.from_config(config))
     return photo, 201 if created else 200
+
+
+@blp.get("/<string(length=64):sha256>/upload")
+@blp.response(200, UploadState)
+def upload_progress(sha256):
+    """Say how many bytes of a resumable upload the server holds (and whether it is stored)."""
+    current_user()
+    return upload_state(db.session, photo_store(), sha256)
+
+
+@blp.patch("/<string(length=64):sha256>/upload")
+@blp.doc(requestBody=PHOTO_BODY, parameters=[
+    {"in": "header", "name": "Upload-Offset", "required": True, "schema": {"type": "integer"},
+     "description": "Where this chunk starts: the offset the server reported"},
+    {"in": "header", "name": "Upload-Complete", "schema": {"type": "string", "enum": ["?0", "?1"]},
+     "description": "?1 on the last chunk: the server then checks the hash and stores the photo"}])
+@blp.response(200, UploadState)
+@blp.alt_response(409, description="offset_mismatch: continue from details.offset")
+def upload_chunk(sha256):
+    """Append a chunk to a resumable upload; the last one (Upload-Complete: ?1) stores the photo."""
+    actor = current_user()
+    config = current_app.config
+    offset = request.headers.get("Upload-Offset", "")
+    if not offset.isdigit() or len(offset) > 12:
+        raise AppError("Send the Upload-Offset header: where this chunk starts.",
+                       code="bad_offset", status=422)
+    complete = request.headers.get("Upload-Complete") == "?1"
+    device = current_device()
+    with transaction():
+        state, _, _ = append_chunk(
+            db.session, photo_store(), actor, sha256, int(offset), request.get_data(cache=False),
+            complete=complete, max_bytes=config["PHOTO_MAX_BYTES"],
+            max_pixels=config["PHOTO_MAX_PIXELS"], limits=EvidenceLimits.from_config(config),
+            device_id=device.device_uid if device else None)
+    return state
 
 
 @blp.get("/<string(length=64):sha256>")

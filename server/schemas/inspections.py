@@ -100,3 +100,8 @@ class PhotoSchema(Schema):
     gps_lon = fields.Float(allow_none=True)
     gps_lat = fields.Float(allow_none=True)
     uploaded_at = fields.DateTime()
+
+
+class UploadState(Schema):
+    offset = fields.Int()
+    stored = fields.Bool()

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.errors import AppError, NotFound
 from server.models import GridCell, Inspection, InspectionPhoto, Photo
-from server.photos import HashMismatch, ImageRejected, PhotoTooLarge, ingest_photo
+from server.photos import HashMismatch, ImageRejected, OffsetMismatch, PhotoTooLarge, ingest_photo
 from server.services import audit
 from server.services.scope import cell_scope_clause
 
@@ -86,3 +86,48 @@ def get_photo(session, actor, sha256):
     if linked is None:
         raise NotFound("Photo not found.")
     return photo
+
+
+def upload_state(session, store, sha256):
+    """Return how far an upload has come: {"offset": bytes held, "stored": complete}."""
+    check_hash_name(sha256)
+    photo = session.get(Photo, sha256)
+    if photo is not None:
+        return {"offset": photo.size, "stored": True}
+    return {"offset": store.partial_size(sha256), "stored": False}
+
+
+def append_chunk(session, store, actor, sha256, offset, chunk, *, complete, max_bytes,
+                 max_pixels, limits, device_id=None):
+    """Add a chunk to a resumable upload; on the last one verify the hash and store the photo.
+
+    Returns (state, photo, created): photo is None until the upload is complete.
+    """
+    check_hash_name(sha256)
+    if session.get(Photo, sha256) is not None:
+        photo = session.get(Photo, sha256)
+        return {"offset": photo.size, "stored": True}, photo, False
+    if offset + len(chunk) > max_bytes:
+        raise AppError(f"The photo is larger than {max_bytes} bytes.", code="photo_too_large",
+                       status=413, details={"limit": max_bytes})
+    try:
+        size = store.append_partial(sha256, offset, chunk) if chunk else store.partial_size(sha256)
+    except OffsetMismatch as error:
+        raise AppError(f"The server holds {error.expected} bytes of this photo; continue from "
+                       "there.", code="offset_mismatch", status=409,
+                       details={"offset": error.expected}) from error
+    if not complete:
+        return {"offset": size, "stored": False}, None, False
+    try:
+        data = store.finish_partial(sha256)
+    except HashMismatch as error:
+        raise AppError("The uploaded bytes do not match the SHA-256 in the URL; the partial "
+                       "upload was discarded, start again.", code="hash_mismatch", status=422,
+                       details={"expected": error.expected, "actual": error.actual}) from error
+    except FileNotFoundError as error:
+        raise AppError("No upload of this photo is in progress.", code="no_upload",
+                       status=409, details={"offset": 0}) from error
+    photo, created = upload_photo(session, store, actor, sha256, data, max_bytes=max_bytes,
+                                  max_pixels=max_pixels, limits=limits, device_id=device_id)
+    store.discard_partial(sha256)
+    return {"offset": photo.size, "stored": True}, photo, created
