@@ -1,4 +1,4 @@
-"""The terminal sync protocol over HTTP: push a batch of records (see sync/PROTOCOL.md)."""
+"""The terminal sync protocol over HTTP: pull changes, push records (see sync/PROTOCOL.md)."""
 
 from flask import current_app
 from flask_smorest import Blueprint
@@ -7,12 +7,50 @@ from server.auth import current_device, current_user
 from server.db import transaction
 from server.errors import AppError
 from server.extensions import db
-from server.schemas.sync import PushRequest, PushResponse
+from server.schemas.grid import CellWithGeometry
+from server.schemas.premises import PremisesSchema
+from server.schemas.sync import PullQuery, PullResponse, PushRequest, PushResponse
+from server.schemas.work import ChecklistSchema, TaskSchema
+from server.services.inspections import inspection_summary
+from server.services.pull import pull
 from server.services.evidence import EvidenceLimits
 from server.services.push import push
 from sync.protocol import MAX_BATCH_RECORDS, PROTOCOL_VERSION, BatchTooLarge
 
-blp = Blueprint("sync", __name__, description="Terminal sync: push records (see sync/PROTOCOL.md)")
+blp = Blueprint("sync", __name__,
+                description="Terminal sync: pull changes, push records (see sync/PROTOCOL.md)")
+
+SCHEMAS = {"cell": CellWithGeometry(), "premises": PremisesSchema(), "task": TaskSchema(),
+           "checklist": ChecklistSchema()}
+
+
+def _serialize(item):
+    if item["op"] == "delete":
+        return {"type": item["type"], "id": item["id"], "op": "delete", "data": None}
+    obj = item["object"]
+    if item["type"] == "inspection_status":
+        data = inspection_summary(db.session, obj)
+    else:
+        data = SCHEMAS[item["type"]].dump(obj)
+    return {"type": item["type"], "id": item["id"], "op": "upsert", "data": data}
+
+
+@blp.get("/pull")
+@blp.arguments(PullQuery, location="query")
+@blp.response(200, PullResponse)
+@blp.alt_response(410, description="resync_required: pull again without a cursor")
+def pull_changes(args):
+    """Return what changed in your scope since the cursor, with tombstones for what left it.
+
+    Without a cursor: everything in scope (reset: true). Keep next_cursor and scope and send
+    them back next time; repeat while has_more.
+    """
+    user = current_user()
+    with transaction():
+        page = pull(db.session, user, cursor=args.get("cursor"), known_scope=args.get("scope"),
+                    limit=args["limit"])
+        page["items"] = [_serialize(item) for item in page["items"]]
+    return {"protocol": PROTOCOL_VERSION, **page}
 
 
 @blp.post("/push")

@@ -10,7 +10,7 @@ from server.models.inspections import (
     Photo,
 )
 from server.models.premises import Premises, PremisesCategory
-from server.models.sync import ChangeEvent, Device, PushedRecord, RejectedRecord
+from server.models.sync import ChangeEvent, Device, PushedRecord, RejectedRecord, ScopeSnapshot
 from server.models.tasks import Task
 from server.models.user import ApiToken, LoginThrottle, User
 
@@ -18,5 +18,5 @@ __all__ = [
     "ApiToken", "AuditChainHead", "AuditEvent", "CellAssignment", "ChangeEvent", "ChecklistItem",
     "ChecklistTemplate", "GridCell", "GridMap", "Inspection", "InspectionItemResult",
     "Device", "InspectionPhoto", "LoginThrottle", "Photo", "Premises", "PremisesCategory",
-    "PushedRecord", "RejectedRecord", "Task", "User",
+    "PushedRecord", "RejectedRecord", "ScopeSnapshot", "Task", "User",
 ]

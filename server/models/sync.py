@@ -1,6 +1,6 @@
 """Terminals, the change feed that pulls read, and records refused on push."""
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -73,3 +73,20 @@ class PushedRecord(db.Model):
     content_hash: Mapped[str] = mapped_column(String(64))
     server_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ScopeSnapshot(db.Model):
+    """The cells a user could see at some moment, named by a digest the terminal keeps.
+
+    When the scope changes, the digest a terminal sends tells what it had, so the server can
+    send tombstones for what left the scope and the state of what entered it.
+    """
+
+    __tablename__ = "scope_snapshots"
+    __table_args__ = (UniqueConstraint("user_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    cell_ids: Mapped[list] = mapped_column(JSON)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

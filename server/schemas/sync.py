@@ -51,3 +51,25 @@ class PushResult(Schema):
 class PushResponse(Schema):
     protocol = fields.Int()
     results = fields.List(fields.Nested(PushResult))
+
+
+class PullQuery(Schema):
+    cursor = Text(validate=validate.Length(max=40))
+    scope = Text(validate=validate.Length(max=40))
+    limit = fields.Int(load_default=200, validate=validate.Range(min=1, max=1000))
+
+
+class PullItem(Schema):
+    type = fields.Str()
+    id = fields.Int()
+    op = fields.Str()
+    data = fields.Dict(allow_none=True)
+
+
+class PullResponse(Schema):
+    protocol = fields.Int()
+    items = fields.List(fields.Nested(PullItem))
+    next_cursor = fields.Str()
+    has_more = fields.Bool()
+    scope = fields.Str()
+    reset = fields.Bool()

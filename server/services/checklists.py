@@ -10,6 +10,7 @@ from server.errors import Conflict, ValidationFailed
 from server.models import ChecklistItem, ChecklistTemplate, PremisesCategory
 from server.models.checklists import SEVERITIES
 from server.services import audit
+from server.services import changes as feed
 
 SHIPPED = Path(__file__).resolve().parent.parent / "checklists"
 
@@ -47,6 +48,7 @@ def load_template(session, document, *, actor=None, source=""):
                                   severity=item["severity"],
                                   categories=item.get("categories", []), sort_order=order))
     session.flush()
+    feed.emit(session, "checklist", template.id)
     audit.record(session, actor, "checklist.load", "checklist_template", template.id,
                  details={"code": template.code, "version": template.version, "source": source})
     return template.code, template.version, "created"

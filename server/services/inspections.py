@@ -14,11 +14,13 @@ from server.models import (
     InspectionItemResult,
     InspectionPhoto,
     Photo,
+    Premises,
     User,
 )
 from server.models._types import utcnow
 from server.models.inspections import CONCLUSIONS, INSPECTION_KINDS, ITEM_RESULTS
 from server.services import audit
+from server.services import changes as feed
 from server.services.checklists import applicable_items
 from server.services.evidence import EvidenceLimits, evaluate
 from server.services.premises import get_premises
@@ -80,9 +82,10 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
         session.add(InspectionPhoto(inspection_id=inspection.id, sha256=sha256, item_code=item_code))
     session.flush()
     refresh_evidence(session, inspection, limits)
-    if task is not None:
+    if task is not None and task.status == "open":
         task.status = "done"
         task.updated_at = utcnow()
+        feed.emit(session, "task", task.id, cell_id=premises.cell_id)
     session.flush()
     audit.record(session, actor, "inspection.submit", "inspection", inspection.id,
                  after={"client_uuid": inspection.client_uuid, "content": digest},
@@ -229,7 +232,9 @@ def inspections_query(actor):
     query = select(Inspection).order_by(Inspection.id)
     if actor.is_admin:
         return query
-    return query.join(GridCell, GridCell.id == Inspection.cell_id).where(cell_scope_clause(actor))
+    # Visibility follows the premises' current cell (maps change); cell_id keeps where it was.
+    return (query.join(Premises, Premises.id == Inspection.premises_id)
+            .join(GridCell, GridCell.id == Premises.cell_id).where(cell_scope_clause(actor)))
 
 
 def get_inspection(session, actor, inspection_id):

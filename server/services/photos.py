@@ -6,9 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server.errors import AppError, NotFound
-from server.models import GridCell, Inspection, InspectionPhoto, Photo
+from server.models import GridCell, Inspection, InspectionPhoto, Photo, Premises
 from server.photos import HashMismatch, ImageRejected, OffsetMismatch, PhotoTooLarge, ingest_photo
 from server.services import audit
+from server.services import changes as feed
 from server.services.scope import cell_scope_clause
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -68,6 +69,9 @@ def _refresh_linked(session, sha256, limits):
         .where(InspectionPhoto.sha256 == sha256)).unique().all()
     for inspection in inspections:
         refresh_evidence(session, inspection, limits)
+        # The terminal that sent the record learns on its next pull that it is complete.
+        feed.emit(session, "inspection_status", inspection.id,
+                     user_id=inspection.submitted_by_id)
     session.flush()
 
 
@@ -81,7 +85,8 @@ def get_photo(session, actor, sha256):
         return photo
     linked = session.scalar(
         select(Inspection.id).join(InspectionPhoto, InspectionPhoto.inspection_id == Inspection.id)
-        .join(GridCell, GridCell.id == Inspection.cell_id)
+        .join(Premises, Premises.id == Inspection.premises_id)
+        .join(GridCell, GridCell.id == Premises.cell_id)
         .where(InspectionPhoto.sha256 == sha256, cell_scope_clause(actor)).limit(1))
     if linked is None:
         raise NotFound("Photo not found.")

@@ -10,6 +10,7 @@ from server.importers import PremisesFileError, parse_premises_csv
 from server.models import CellAssignment, GridCell, Premises, PremisesCategory
 from server.models._types import utcnow
 from server.services import audit
+from server.services import changes as feed
 from server.services.lookup import active_maps, locate, locate_many
 from server.services.scope import active_assignment_clause, cell_scope_clause, require_role
 
@@ -103,6 +104,7 @@ def create_premises(session, actor, data):
                         cell_id=cell_id, version=1)
     session.add(premises)
     session.flush()
+    feed.emit(session, "premises", premises.id, cell_id=premises.cell_id)
     audit.record(session, actor, "premises.create", "premises", premises.id,
                  after=premises_state(premises))
     return premises
@@ -144,6 +146,8 @@ def update_premises(session, actor, premises_id, changes, *, base_version, devic
     premises.version += 1
     premises.updated_at = utcnow()
     session.flush()
+    feed.emit(session, "premises", premises.id, cell_id=premises.cell_id,
+                 old_cell_id=before["cell_id"])
     audit.record(session, actor, "premises.update", "premises", premises.id, before=before,
                  after=premises_state(premises), device_id=device_id)
     return premises
@@ -165,6 +169,7 @@ def rederive_cells(session, actor=None):
     for (premises_id, old, _), new in zip(rows, found):
         if old != new:
             session.get(Premises, premises_id).cell_id = new
+            feed.emit(session, "premises", premises_id, cell_id=new, old_cell_id=old)
             moved += 1
     session.flush()
     if moved:
@@ -255,6 +260,7 @@ def _apply_row(session, actor, kind, row, cell_id, premises):
                             cell_id=cell_id, version=1)
         session.add(premises)
         session.flush()
+        feed.emit(session, "premises", premises.id, cell_id=cell_id)
         audit.record(session, actor, "premises.import", "premises", premises.id,
                      after=premises_state(premises))
         return "created"
@@ -269,6 +275,7 @@ def _apply_row(session, actor, kind, row, cell_id, premises):
     premises.version += 1
     premises.updated_at = utcnow()
     session.flush()
+    feed.emit(session, "premises", premises.id, cell_id=cell_id, old_cell_id=before["cell_id"])
     audit.record(session, actor, "premises.import", "premises", premises.id, before=before,
                  after=premises_state(premises))
     return "updated"

@@ -3,10 +3,11 @@
 from sqlalchemy import select
 
 from server.errors import Conflict, NotFound, ValidationFailed
-from server.models import CellAssignment, GridCell, Task, User
+from server.models import CellAssignment, GridCell, Premises, Task, User
 from server.models._types import utcnow
 from server.models.tasks import TASK_KINDS, task_assignees
 from server.services import audit
+from server.services import changes as feed
 from server.services.premises import get_premises
 from server.services.scope import active_assignment_clause, cell_scope_clause, require_role
 
@@ -59,6 +60,7 @@ def create_task(session, actor, *, kind, premises_id, due_date, assignee_ids=Non
                 assignees=list(assignees))
     session.add(task)
     session.flush()
+    feed.emit(session, "task", task.id, cell_id=premises.cell_id)
     audit.record(session, actor, "task.create", "task", task.id, after=task_state(task))
     return task
 
@@ -80,7 +82,9 @@ def tasks_query(actor, *, status=None, mine=False, overdue_on=None):
         query = query.where(Task.id.in_(select(task_assignees.c.task_id)
                                         .where(task_assignees.c.user_id == actor.id)))
     if not actor.is_admin:
-        query = query.join(GridCell, GridCell.id == Task.cell_id).where(cell_scope_clause(actor))
+        # Visibility follows the premises' current cell, so tasks survive a new map version.
+        query = (query.join(Premises, Premises.id == Task.premises_id)
+                 .join(GridCell, GridCell.id == Premises.cell_id).where(cell_scope_clause(actor)))
     if status:
         query = query.where(Task.status == status)
     if overdue_on is not None:
@@ -107,6 +111,7 @@ def cancel_task(session, actor, task_id, *, reason):
     task.note = (task.note + "\n" if task.note else "") + f"取消原因 / cancelled: {reason}"
     task.updated_at = utcnow()
     session.flush()
+    feed.emit(session, "task", task.id, "delete", cell_id=task.premises.cell_id)
     audit.record(session, actor, "task.cancel", "task", task.id, before=before,
                  after=task_state(task), details={"reason": reason})
     return task
