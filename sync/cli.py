@@ -1,0 +1,83 @@
+"""`grid-terminal`: the reference terminal on the command line."""
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from sync.client import Client, ServerRefused, Unreachable, progress_bar
+
+
+def main(argv=None):
+    """Run one terminal command; exit 0 on success, 1 when something needs attention."""
+    parser = argparse.ArgumentParser(prog="grid-terminal", description=__doc__)
+    parser.add_argument("--outbox", default="terminal.sqlite3", help="the terminal's data file")
+    commands = parser.add_subparsers(dest="command", required=True)
+    login = commands.add_parser("login", help="register this terminal with the server")
+    login.add_argument("--server", required=True)
+    login.add_argument("--user", required=True)
+    login.add_argument("--password", help="read from standard input when omitted")
+    login.add_argument("--device-uid")
+    commands.add_parser("pull", help="fetch what changed in your cells")
+    record = commands.add_parser("record", help="queue an inspection from a JSON file")
+    record.add_argument("json_file")
+    record.add_argument("photos", nargs="*")
+    record.add_argument("--type", default="inspection",
+                        choices=["inspection", "inspection_revision", "premises_update"])
+    commands.add_parser("push", help="send queued photos and records")
+    commands.add_parser("status", help="what is queued, sent, missing, rejected and why")
+    args = parser.parse_args(argv)
+
+    client = Client(args.outbox, progress=progress_bar if sys.stderr.isatty() else None)
+    try:
+        return COMMANDS[args.command](client, args)
+    except ServerRefused as error:
+        print(f"refused: {error.code}: {error.message}", file=sys.stderr)
+        if error.code in ("device_revoked", "device_expired", "device_token_invalid"):
+            print("Sign in again with `grid-terminal login`; the outbox is kept.", file=sys.stderr)
+        return 1
+    except Unreachable as error:
+        print(f"server unreachable; nothing lost, try again later ({error})", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+
+
+def _login(client, args):
+    password = args.password
+    if password is None:
+        password = getpass.getpass() if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    answer = client.login(args.server, args.user, password, device_uid=args.device_uid)
+    print(f"Registered device {answer['device']['device_uid']} for {answer['user']['username']} "
+          f"until {answer['expires_at']}.")
+    return 0
+
+
+def _pull(client, args):
+    print(f"{client.pull()} change(s) applied.")
+    return 0
+
+
+def _record(client, args):
+    data = json.loads(Path(args.json_file).read_text(encoding="utf-8"))
+    uuid = client.outbox.add_record(args.type, data, args.photos)
+    print(f"Queued {args.type} {uuid} with {len(args.photos)} photo(s).")
+    return 0
+
+
+def _push(client, args):
+    summary = client.push()
+    print(", ".join(f"{count} {name}" for name, count in summary.items()))
+    return 1 if summary["rejected"] or summary["conflict"] else 0
+
+
+def _status(client, args):
+    print(json.dumps(client.outbox.status(), ensure_ascii=False, indent=2))
+    return 0
+
+
+COMMANDS = {"login": _login, "pull": _pull, "record": _record, "push": _push, "status": _status}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The reference terminal against a real HTTP server: pull, record, push, and faults in between."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from sync.client import Client, ServerRefused
+from tests.factories import PASSWORD, assign, jpeg_bytes, load_checklists, make_grid, make_premises, make_user
+from tests.live import CuttingProxy, live_app
+
+
+def prepare(session):
+    grid = make_grid(session)
+    admin = make_user(session, "admin", "root")
+    wang = make_user(session, "coordinator", "wang")
+    assign(session, admin, wang, grid.cells["D1001001"])
+    load_checklists(session)
+    for _ in range(2):
+        make_premises(session, admin, grid.cells["D1001001"])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with live_app(tmp_path_factory.mktemp("live"), prepare) as (url, app):
+        yield url, app
+
+
+@pytest.fixture
+def terminal(server, tmp_path):
+    url, _ = server
+    client = Client(tmp_path / "terminal.sqlite3", sleep=lambda seconds: None, timeout=5,
+                    chunk_size=4096)
+    client.login(url, "wang", PASSWORD)
+    yield client
+    client.close()
+
+
+def entities(client, kind):
+    return [json.loads(data) for (data,) in client.outbox.db.execute(
+        "SELECT data FROM entities WHERE type = ? ORDER BY id", (kind,))]
+
+
+def inspection_for(client, premises):
+    template = next(t for t in entities(client, "checklist")
+                    if premises["category_code"] in t["categories"])
+    items = [{"item_code": item["code"], "result": "compliant"} for item in template["items"]
+             if not item["categories"] or premises["category_code"] in item["categories"]]
+    return {"kind": "patrol", "premises_id": premises["id"], "template_id": template["id"],
+            "device_time": datetime.now(UTC).isoformat(),
+            "gps": {"lon": premises["lon"], "lat": premises["lat"], "accuracy_m": 5},
+            "items": items, "conclusion": "compliant"}
+
+
+def server_counts(app, uuids):
+    from server.extensions import db
+    from server.models import Inspection
+
+    with app.app_context():
+        rows = db.session.query(Inspection.client_uuid).filter(
+            Inspection.client_uuid.in_(uuids)).all()
+        db.session.remove()
+    return sorted(uuid for (uuid,) in rows)
+
+
+def test_pull_brings_the_coordinators_cells_premises_and_checklists(terminal):
+    assert terminal.pull() > 0
+    status = terminal.outbox.status()["entities"]
+    assert status["premises"] == 2 and status["cell"] == 1 and status["checklist"] == 4
+
+
+def test_recorded_inspections_with_photos_reach_the_server_once(terminal, server, tmp_path):
+    _, app = server
+    terminal.pull()
+    premises = entities(terminal, "premises")[0]
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(jpeg_bytes(11, size=(400, 300)))
+    uuid = terminal.outbox.add_record("inspection", inspection_for(terminal, premises), [photo])
+    summary = terminal.push()
+    assert (summary["created"], summary["photos"]) == (1, 1)
+    assert terminal.outbox.status()["records"] == {"sent": 1}
+    assert terminal.push()["created"] == 0  # nothing re-sent
+    # A terminal killed after the server answered but before it noted the answer replays:
+    terminal.outbox.db.execute("UPDATE records SET state = 'queued'")
+    assert terminal.push()["duplicate"] == 1
+    assert server_counts(app, [uuid]) == [uuid]
+
+
+def test_a_rejected_record_is_set_aside_and_the_queue_goes_on(terminal):
+    terminal.pull()
+    premises = entities(terminal, "premises")[0]
+    bad = inspection_for(terminal, premises)
+    bad["items"] = bad["items"][1:]
+    terminal.outbox.add_record("inspection", bad)
+    terminal.outbox.add_record("inspection", inspection_for(terminal, premises))
+    summary = terminal.push()
+    assert (summary["rejected"], summary["created"]) == (1, 1)
+    [problem] = terminal.outbox.status()["problems"]
+    assert problem["state"] == "rejected" and problem["result"]["code"] == "items_invalid"
+
+
+def test_a_revoked_device_keeps_its_outbox(terminal, server):
+    terminal.pull()
+    premises = entities(terminal, "premises")[0]
+    terminal.request("DELETE", "/api/v1/auth/token")
+    terminal.outbox.add_record("inspection", inspection_for(terminal, premises))
+    with pytest.raises(ServerRefused) as refused:
+        terminal.push()
+    assert refused.value.code == "device_revoked"
+    assert terminal.outbox.status()["records"] == {"queued": 1}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_connections_cut_at_random_lose_and_duplicate_nothing(server, tmp_path, seed):
+    url, app = server
+    upstream = int(url.rsplit(":", 1)[1])
+    proxy = CuttingProxy(upstream, rate=0.4, seed=seed)
+    client = Client(tmp_path / "t.sqlite3", sleep=lambda seconds: None, timeout=5, retries=30,
+                    chunk_size=2048)
+    try:
+        client.outbox.set(server=f"http://127.0.0.1:{proxy.port}")
+        client.login(f"http://127.0.0.1:{proxy.port}", "wang", PASSWORD,
+                     device_uid=f"cut-{seed}")
+        client.pull()
+        premises = entities(client, "premises")
+        uuids = []
+        for n in range(12):
+            photo = tmp_path / f"{seed}-{n}.jpg"
+            photo.write_bytes(jpeg_bytes(seed * 100 + n, size=(200 + n, 150)))
+            uuids.append(client.outbox.add_record(
+                "inspection", inspection_for(client, premises[n % 2]), [photo]))
+        client.push()
+        assert client.outbox.status()["records"] == {"sent": 12}
+        assert client.outbox.status()["photos"] == {"stored": 12}
+        assert server_counts(app, uuids) == sorted(uuids)
+        assert proxy.cuts > 0
+    finally:
+        proxy.close()
+        client.close()

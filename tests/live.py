@@ -1,0 +1,133 @@
+"""A second app with its own database, served over real HTTP from a thread, for client tests.
+
+On PostgreSQL (DATABASE_URL set) it gets a fresh database in the same cluster; otherwise a
+SQLite + SpatiaLite file. The listening socket exists before the fixture returns, so tests
+never wait for the server to come up.
+"""
+
+import os
+import socket
+import threading
+import uuid
+from contextlib import contextmanager
+
+
+def _fresh_database(tmp_dir):
+    url = os.environ.get("DATABASE_URL")
+    if not url or not url.startswith("postgresql"):
+        return f"sqlite:///{tmp_dir / 'live.sqlite3'}", None
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = f"grid_live_{uuid.uuid4().hex[:8]}"
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    with psycopg.connect(parsed.set(drivername="postgresql", database=name)
+                         .render_as_string(False), autocommit=True) as connection:
+        connection.execute("CREATE EXTENSION postgis")
+    return parsed.set(database=name).render_as_string(False), (admin, name)
+
+
+@contextmanager
+def live_app(tmp_dir, prepare=None):
+    """Yield (base_url, app) of a migrated app; prepare(session) runs once, committed."""
+    from flask_migrate import upgrade
+    from werkzeug.serving import make_server
+
+    from server import create_app
+    from server.config import TestConfig
+    from server.db import transaction
+    from server.extensions import db
+
+    url, cleanup = _fresh_database(tmp_dir)
+    config = TestConfig(url)
+    config.PHOTO_DIR = str(tmp_dir / "photos")
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        if prepare is not None:
+            with transaction():
+                prepare(db.session)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app
+    finally:
+        server.shutdown()
+        thread.join()
+        with app.app_context():
+            db.engine.dispose()
+        if cleanup:
+            import psycopg
+
+            admin, name = cleanup
+            with psycopg.connect(admin, autocommit=True) as connection:
+                connection.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+class CuttingProxy:
+    """A TCP proxy on 127.0.0.1 that cuts connections at random points, reproducibly.
+
+    Each connection is cut, with probability `rate`, after a random number of bytes in one
+    direction: mid-request, mid-response or mid-photo.
+    """
+
+    def __init__(self, upstream_port, rate, seed):
+        import random
+
+        self.upstream_port = upstream_port
+        self.rate = rate
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        self.cuts = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.running = True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while self.running:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                cut = self.random.random() < self.rate
+                budget = self.random.randint(1, 4000)
+                direction = self.random.choice(("up", "down"))
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            for source, target, name in ((client, upstream, "up"), (upstream, client, "down")):
+                limit = budget if cut and name == direction else None
+                threading.Thread(target=self._pipe, args=(source, target, limit, client, upstream),
+                                 daemon=True).start()
+
+    def _pipe(self, source, target, limit, *both):
+        sent = 0
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if limit is not None and sent + len(data) > limit:
+                    target.sendall(data[:max(0, limit - sent)])
+                    with self.lock:
+                        self.cuts += 1
+                    break
+                target.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        for sock in both:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def close(self):
+        self.running = False
+        self.listener.close()
