@@ -131,3 +131,69 @@ class CuttingProxy:
     def close(self):
         self.running = False
         self.listener.close()
+
+
+class ServerProcess:
+    """The app under gunicorn in its own process, on a socket bound here and handed over.
+
+    Clients can connect as soon as the socket exists (the kernel queues them), so nothing
+    waits for the process to start; kill() is SIGKILL, start() brings it back on the same port.
+    """
+
+    def __init__(self, database_url, var_dir, photo_dir):
+        import sys
+
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self.port = self.listener.getsockname()[1]
+        self.env = dict(os.environ, DATABASE_URL=database_url, GRID_VAR_DIR=str(var_dir),
+                        PHOTO_DIR=str(photo_dir), SECRET_KEY="live-test")
+        self.command = [sys.executable, "-m", "gunicorn", "--bind",
+                        f"fd://{self.listener.fileno()}", "--workers", "1", "--threads", "4",
+                        "--log-level", "warning", "server:create_app()"]
+        self.process = None
+        self.kills = 0
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        import subprocess
+
+        self.process = subprocess.Popen(self.command, env=self.env, pass_fds=[self.listener.fileno()],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
+
+    def kill(self):
+        import signal
+
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            self.kills += 1
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def close(self):
+        self.kill()
+        self.listener.close()
+
+
+def prepared_database(tmp_dir, prepare):
+    """Create and migrate a database, run prepare(session) committed; return its URL."""
+    from flask_migrate import upgrade
+
+    from server import create_app
+    from server.config import TestConfig
+    from server.db import transaction
+    from server.extensions import db
+
+    url, _ = _fresh_database(tmp_dir)
+    app = create_app(TestConfig(url))
+    with app.app_context():
+        upgrade()
+        with transaction():
+            prepare(db.session)
+        db.engine.dispose()
+    return url, app

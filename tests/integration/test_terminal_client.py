@@ -7,6 +7,8 @@ import pytest
 
 from sync.client import Client, ServerRefused
 from tests.factories import PASSWORD, assign, jpeg_bytes, load_checklists, make_grid, make_premises, make_user
+import socket
+
 from tests.live import CuttingProxy, live_app
 
 
@@ -137,3 +139,83 @@ def test_connections_cut_at_random_lose_and_duplicate_nothing(server, tmp_path, 
     finally:
         proxy.close()
         client.close()
+
+
+def test_a_server_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(tmp_path):
+    """SIGKILL the server while a push is on the wire; restart it; the terminal finishes."""
+    from tests.live import ServerProcess, prepared_database
+
+    url, app = prepared_database(tmp_path, prepare)
+    server = ServerProcess(url, tmp_path / "var", tmp_path / "photos")
+    server.start()
+    kills_wanted = 3
+
+    def sleep(seconds):  # the client's backoff: bring a killed server back
+        if not server.alive():
+            server.start()
+
+    client = Client(tmp_path / "t.sqlite3", sleep=sleep, timeout=10, retries=40, chunk_size=2048)
+    proxy = None
+    try:
+        client.login(server.url, "wang", PASSWORD, device_uid="kill-1")
+        client.pull()
+        premises = entities(client, "premises")
+        uuids = []
+        for n in range(150):
+            photo = tmp_path / f"k{n}.jpg"
+            photo.write_bytes(jpeg_bytes(700 + n, size=(120 + n, 90)))
+            uuids.append(client.outbox.add_record(
+                "inspection", inspection_for(client, premises[n % 2]), [photo] if n % 10 == 0 else []))
+        # Kill the server after a given number of bytes reach it, several times over.
+        proxy = KillingProxy(server, every_bytes=60_000, kills=kills_wanted)
+        client.outbox.set(server=f"http://127.0.0.1:{proxy.port}")
+        client.push()
+        assert server.kills == kills_wanted
+        assert client.outbox.status()["records"] == {"sent": 150}
+        assert server_counts(app, uuids) == sorted(uuids)
+    finally:
+        if proxy:
+            proxy.close()
+        client.close()
+        server.close()
+
+
+class KillingProxy(CuttingProxy):
+    """Forward everything; SIGKILL the server each time another `every_bytes` went up."""
+
+    def __init__(self, server, every_bytes, kills):
+        self.server = server
+        self.every_bytes = every_bytes
+        self.kills_left = kills
+        self.upstream_bytes = 0
+        super().__init__(server.port, rate=0.0, seed=0)
+
+    def _pipe(self, source, target, limit, *both):
+        client, upstream = both
+        if source is client:
+            return self._count_up(source, target, both)
+        return super()._pipe(source, target, limit, *both)
+
+    def _count_up(self, source, target, both):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                target.sendall(data)
+                with self.lock:
+                    self.upstream_bytes += len(data)
+                    due = self.kills_left and self.upstream_bytes >= self.every_bytes
+                    if due:
+                        self.upstream_bytes = 0
+                        self.kills_left -= 1
+                if due:
+                    self.server.kill()
+        except OSError:
+            pass
+        for sock in both:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
