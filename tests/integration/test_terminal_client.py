@@ -4,6 +4,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sync.client import Client, ServerRefused
 from tests.factories import PASSWORD, assign, jpeg_bytes, load_checklists, make_grid, make_premises, make_user
@@ -219,3 +221,60 @@ class KillingProxy(CuttingProxy):
             except OSError:
                 pass
             sock.close()
+
+
+STEPS = ("record", "record_with_photo", "push", "push_through_cuts", "replay", "reregister",
+         "restart_terminal")
+
+
+@given(steps=st.lists(st.sampled_from(STEPS), min_size=1, max_size=10),
+       seed=st.integers(min_value=0, max_value=10**6))
+@settings(max_examples=12, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_any_sequence_of_pushes_replays_cuts_and_restarts_keeps_each_record_once(
+        server, tmp_path_factory, steps, seed):
+    url, app = server
+    folder = tmp_path_factory.mktemp("prop")
+    upstream = int(url.rsplit(":", 1)[1])
+    proxy = CuttingProxy(upstream, rate=0.5, seed=seed)
+    device = f"prop-{seed}-{len(steps)}-{folder.name}"[:60]
+    outbox = folder / "t.sqlite3"
+
+    def open_client():
+        return Client(outbox, sleep=lambda seconds: None, timeout=5, retries=40, chunk_size=1024)
+
+    client = open_client()
+    uuids = []
+    try:
+        client.login(url, "wang", PASSWORD, device_uid=device)
+        client.pull()
+        premises = entities(client, "premises")
+        for number, step in enumerate(steps):
+            if step.startswith("record"):
+                photos = []
+                if step == "record_with_photo":
+                    photo = folder / f"{number}.jpg"
+                    photo.write_bytes(jpeg_bytes(seed % 997 + number, size=(64 + number, 48)))
+                    photos = [photo]
+                uuids.append(client.outbox.add_record(
+                    "inspection", inspection_for(client, premises[number % 2]), photos))
+            elif step == "push":
+                client.outbox.set(server=url)
+                client.push()
+            elif step == "push_through_cuts":
+                client.outbox.set(server=f"http://127.0.0.1:{proxy.port}")
+                client.push()
+            elif step == "replay":
+                client.outbox.db.execute("UPDATE records SET state = 'queued'")
+            elif step == "reregister":
+                client.login(url, "wang", PASSWORD, device_uid=device)
+            else:
+                client.close()
+                client = open_client()
+        client.outbox.set(server=url)
+        client.push()
+        assert set(client.outbox.status()["records"]) <= {"sent"}
+        assert server_counts(app, uuids) == sorted(uuids)
+    finally:
+        proxy.close()
+        client.close()
