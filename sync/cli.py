@@ -13,6 +13,8 @@ def main(argv=None):
     """Run one terminal command; exit 0 on success, 1 when something needs attention."""
     parser = argparse.ArgumentParser(prog="grid-terminal", description=__doc__)
     parser.add_argument("--outbox", default="terminal.sqlite3", help="the terminal's data file")
+    parser.add_argument("--retries", type=int, default=6,
+                        help="retries with exponential backoff on network errors and 5xx")
     commands = parser.add_subparsers(dest="command", required=True)
     login = commands.add_parser("login", help="register this terminal with the server")
     login.add_argument("--server", required=True)
@@ -29,7 +31,8 @@ def main(argv=None):
     commands.add_parser("status", help="what is queued, sent, missing, rejected and why")
     args = parser.parse_args(argv)
 
-    client = Client(args.outbox, progress=progress_bar if sys.stderr.isatty() else None)
+    client = Client(args.outbox, retries=max(0, args.retries),
+                    progress=progress_bar if sys.stderr.isatty() else None)
     try:
         return COMMANDS[args.command](client, args)
     except ServerRefused as error:
@@ -69,7 +72,10 @@ def _record(client, args):
 def _push(client, args):
     summary = client.push()
     print(", ".join(f"{count} {name}" for name, count in summary.items()))
-    return 1 if summary["rejected"] or summary["conflict"] else 0
+    if summary["rejected"] or summary["conflict"] or summary["photos_rejected"]:
+        print("Some records or photos need attention: grid-terminal status", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _status(client, args):

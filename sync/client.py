@@ -124,9 +124,12 @@ class Client:
 
     def push(self):
         """Send queued photos and records until the outbox is empty; return a summary."""
-        summary = {"created": 0, "duplicate": 0, "rejected": 0, "conflict": 0, "photos": 0}
+        summary = {"created": 0, "duplicate": 0, "rejected": 0, "conflict": 0, "photos": 0,
+                   "photos_rejected": 0}
         for sha, path, size in self.outbox.queued_photos():
-            summary["photos"] += self.upload_photo(sha, path, size)
+            stored = self.upload_photo(sha, path, size)
+            summary["photos"] += stored
+            summary["photos_rejected"] += 1 - stored
         while True:
             batch = self.outbox.queued_records(MAX_BATCH_RECORDS)
             if not batch:
@@ -156,7 +159,7 @@ class Client:
                         offset = error.details["offset"]
                         continue
                     # The file does not hash to its name, or is no photo: set it aside.
-                    self.outbox.photo_done(sha, "rejected")
+                    self.outbox.photo_done(sha, "rejected", f"{error.code}: {error.message}")
                     return 0
                 offset = state["offset"]
                 if self.progress:

@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS records (
     server_id INTEGER, result TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS photos (
     sha256 TEXT PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL,
-    state TEXT NOT NULL DEFAULT 'queued');  -- queued | stored | rejected
+    state TEXT NOT NULL DEFAULT 'queued',  -- queued | stored | rejected
+    reason TEXT);
 CREATE TABLE IF NOT EXISTS entities (
     type TEXT NOT NULL, id INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (type, id));
 """
@@ -109,9 +110,10 @@ class Outbox:
         return self.db.execute("SELECT sha256, path, size FROM photos WHERE state = 'queued' "
                                "ORDER BY sha256").fetchall()
 
-    def photo_done(self, sha256, state="stored"):
+    def photo_done(self, sha256, state="stored", reason=None):
         with self.transaction() as db:
-            db.execute("UPDATE photos SET state = ? WHERE sha256 = ?", (state, sha256))
+            db.execute("UPDATE photos SET state = ?, reason = ? WHERE sha256 = ?",
+                       (state, reason, sha256))
 
     def apply_pull(self, page):
         """Store a pulled page and its cursor together, so a crash cannot skip changes."""
@@ -141,4 +143,14 @@ class Outbox:
                         "SELECT client_uuid, state, result FROM records "
                         "WHERE state IN ('rejected', 'conflict') ORDER BY updated_at")]
         entities = dict(self.db.execute("SELECT type, COUNT(*) FROM entities GROUP BY type"))
-        return {"records": counts, "photos": photos, "problems": problems, "entities": entities}
+        rejected_photos = [{"sha256": sha, "reason": reason} for sha, reason in self.db.execute(
+            "SELECT sha256, reason FROM photos WHERE state = 'rejected' ORDER BY sha256")]
+        incomplete = []
+        for uuid, result in self.db.execute("SELECT client_uuid, result FROM records "
+                                            "WHERE state = 'sent' ORDER BY updated_at"):
+            missing = (json.loads(result) if result else {}).get("photos_missing") or []
+            if missing:
+                incomplete.append({"client_uuid": uuid, "photos_missing": missing})
+        return {"records": counts, "photos": photos, "problems": problems,
+                "photos_rejected": rejected_photos, "records_missing_photos": incomplete,
+                "entities": entities}

@@ -279,3 +279,38 @@ def test_any_sequence_of_pushes_replays_cuts_and_restarts_keeps_each_record_once
     finally:
         proxy.close()
         client.close()
+
+
+def test_grid_terminal_command_line_round_trip(server, tmp_path, capsys):
+    from sync.cli import main
+
+    url, app = server
+    outbox = str(tmp_path / "cli.sqlite3")
+    assert main(["--outbox", outbox, "login", "--server", url, "--user", "wang",
+                 "--password", PASSWORD, "--device-uid", "cli-0001"]) == 0
+    assert main(["--outbox", outbox, "pull"]) == 0
+    client = Client(outbox)
+    record = inspection_for(client, entities(client, "premises")[0])
+    client.close()
+    record_file = tmp_path / "inspection.json"
+    record_file.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    photo = tmp_path / "site.jpg"
+    photo.write_bytes(jpeg_bytes(5))
+    assert main(["--outbox", outbox, "record", str(record_file), str(photo)]) == 0
+    assert main(["--outbox", outbox, "push"]) == 0
+    capsys.readouterr()
+    assert main(["--outbox", outbox, "status"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["records"] == {"sent": 1} and status["photos"] == {"stored": 1}
+
+
+def test_grid_terminal_says_when_the_server_is_unreachable(tmp_path, capsys):
+    from sync.cli import main
+
+    outbox = tmp_path / "off.sqlite3"
+    client = Client(outbox)
+    client.outbox.set(server="http://127.0.0.1:9", token="gd_x")
+    client.outbox.add_record("inspection", {"kind": "patrol"})
+    client.close()
+    assert main(["--outbox", str(outbox), "--retries", "0", "push"]) == 1
+    assert "nothing lost" in capsys.readouterr().err
