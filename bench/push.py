@@ -85,6 +85,7 @@ def call(base, method, path, token=None, body=None, data=None, headers=None):
 def terminal(base, username, premises_id, lon, lat, template_id, batches, batch_size, out):
     token = call(base, "POST", "/api/v1/devices/", body={
         "username": username, "password": PASSWORD, "device_uid": f"bench-{username}"})["device_token"]
+    out["registered"].wait()  # everyone registered: the clock starts now
     out["ready"].wait()
     for batch_number in range(batches):
         records, photos = [], []
@@ -151,14 +152,15 @@ def run(url, args, var_dir):
     server.start()
     base = server.url
     try:
-        out = {"ready": threading.Event(), "latencies": [], "statuses": [], "uuids": [], "photos": []}
+        out = {"ready": threading.Event(), "registered": threading.Barrier(len(plan) + 1),
+               "latencies": [], "statuses": [], "uuids": [], "photos": []}
         threads = [threading.Thread(target=terminal, args=(base, username, premises_id, lon, lat,
                                                            template_id, args.batches,
                                                            args.batch_size, out))
                    for username, premises_id, lon, lat in plan]
         for thread in threads:
             thread.start()
-        time.sleep(2)  # let every terminal register before the clock starts
+        out["registered"].wait()
         started = time.perf_counter()
         out["ready"].set()
         for thread in threads:
