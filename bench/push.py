@@ -127,7 +127,6 @@ def baseline(base, threads, requests_each):
 
 
 def run(url, args, var_dir):
-    import subprocess
 
     from flask_migrate import upgrade
 

@@ -1,11 +1,11 @@
 """Who is calling: the bearer token of an API request, the session of a page."""
 
-from flask import request
+from flask import current_app, request
 
 from server.errors import Unauthorized
 from server.extensions import db
 from server.db import transaction
-from server.services.auth import authenticate_token
+from server.services.auth import authenticate_token, sign_in
 from server.services.devices import DEVICE_TOKEN_PREFIX, authenticate_device, touch
 from server.services.scope import require_role
 
@@ -47,6 +47,14 @@ def current_user(*roles):
     if roles:
         require_role(user, *roles)
     return user
+
+
+def check_credentials(username, password):
+    """Sign in with the configured throttling; return the user or None (caller commits)."""
+    config = current_app.config
+    return sign_in(db.session, username, password, remote_addr=request.remote_addr,
+                   max_failures=config["LOGIN_MAX_FAILURES"],
+                   lock_minutes=config["LOGIN_LOCK_MINUTES"])
 
 
 def session_user():

@@ -146,11 +146,11 @@ class Outbox:
         rejected_photos = [{"sha256": sha, "reason": reason} for sha, reason in self.db.execute(
             "SELECT sha256, reason FROM photos WHERE state = 'rejected' ORDER BY sha256")]
         incomplete = []
-        for uuid, result in self.db.execute("SELECT client_uuid, result FROM records "
-                                            "WHERE state = 'sent' ORDER BY updated_at"):
+        for client_uuid, result in self.db.execute("SELECT client_uuid, result FROM records "
+                                                   "WHERE state = 'sent' ORDER BY updated_at"):
             missing = (json.loads(result) if result else {}).get("photos_missing") or []
             if missing:
-                incomplete.append({"client_uuid": uuid, "photos_missing": missing})
+                incomplete.append({"client_uuid": client_uuid, "photos_missing": missing})
         return {"records": counts, "photos": photos, "problems": problems,
                 "photos_rejected": rejected_photos, "records_missing_photos": incomplete,
                 "entities": entities}

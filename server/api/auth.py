@@ -1,14 +1,14 @@
 """Sign in for a bearer token; revoke it."""
 
-from flask import current_app, request
+from flask import current_app
 from flask_smorest import Blueprint
 
-from server.auth import current_device, current_token
+from server.auth import check_credentials, current_device, current_token
 from server.db import transaction
 from server.errors import Unauthorized
 from server.extensions import db
 from server.schemas.auth import TokenRequest, TokenResponse
-from server.services.auth import BAD_CREDENTIALS, issue_token, revoke_token, sign_in
+from server.services.auth import BAD_CREDENTIALS, issue_token, revoke_token
 from server.services.devices import revoke_device
 
 blp = Blueprint("auth", __name__, description="Sign in and tokens")
@@ -21,14 +21,11 @@ blp = Blueprint("auth", __name__, description="Sign in and tokens")
 @blp.alt_response(429, description="Too many failed attempts")
 def create_token(credentials):
     """Sign in with username and password; get an opaque bearer token."""
-    config = current_app.config
     with transaction():
-        user = sign_in(db.session, credentials["username"], credentials["password"],
-                       remote_addr=request.remote_addr,
-                       max_failures=config["LOGIN_MAX_FAILURES"],
-                       lock_minutes=config["LOGIN_LOCK_MINUTES"])
+        user = check_credentials(credentials["username"], credentials["password"])
         if user is not None:
-            token, record = issue_token(db.session, user, ttl_hours=config["TOKEN_TTL_HOURS"])
+            token, record = issue_token(db.session, user,
+                                        ttl_hours=current_app.config["TOKEN_TTL_HOURS"])
     if user is None:
         raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
     return {"token": token, "expires_at": record.expires_at, "user": user}

@@ -1,15 +1,15 @@
 """Pages: sign-in, the grid map of your scope, and the health check."""
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from sqlalchemy import select, text
 
-from server.auth import session_user
+from server.auth import check_credentials, session_user
 from server.db import transaction
 from server.errors import AppError, Unauthorized
 from server.extensions import db
 from server.models import GridCell
 from server.models.user import ROLE_LABELS
-from server.services.auth import BAD_CREDENTIALS, sign_in
+from server.services.auth import BAD_CREDENTIALS
 from server.services.lookup import active_maps
 from server.services.scope import cell_scope_clause
 from server.web.geojson import cells_feature_collection
@@ -37,13 +37,10 @@ def login():
     """Sign in on the pages (same throttling as the API)."""
     error = None
     if request.method == "POST":
-        config = current_app.config
         try:
             with transaction():
-                user = sign_in(db.session, request.form.get("username", ""),
-                               request.form.get("password", ""), remote_addr=request.remote_addr,
-                               max_failures=config["LOGIN_MAX_FAILURES"],
-                               lock_minutes=config["LOGIN_LOCK_MINUTES"])
+                user = check_credentials(request.form.get("username", ""),
+                                         request.form.get("password", ""))
         except AppError as failure:
             error = failure.message
             user = None
