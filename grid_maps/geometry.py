@@ -61,11 +61,6 @@ def areas_m2(geoms) -> np.ndarray:
     return np.nan_to_num(deg2 * scale)
 
 
-def metres_to_degrees(metres: float, lat: float = 0.0) -> float:
-    """Return roughly how many degrees of longitude span `metres` at latitude `lat`."""
-    return metres / (M_PER_DEG_LON * max(math.cos(math.radians(lat)), 0.01))
-
-
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     """Return the great-circle (haversine) distance in metres between two points."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)

@@ -119,10 +119,6 @@ class ValidationReport:
         self.problems.append(problem)
         return problem
 
-    def has(self, code: str, feature_index: int | None) -> bool:
-        """Return True when a problem with this code is already recorded for the feature."""
-        return any(p.code == code and p.feature_index == feature_index for p in self.problems)
-
     def to_dict(self) -> dict:
         """Return a JSON-ready dict: ok, cell_count, errors, warnings, repairs."""
         return {

@@ -65,7 +65,3 @@ def locate_in_database(session, grid_map, lon, lat):
     )
     return session.scalar(query)
 
-
-def cell_geometry(cell):
-    """Return a cell's geometry as a Shapely object."""
-    return to_shape(cell.geom)
