@@ -62,6 +62,7 @@ def db_session(request):
 
     from grid_maps import clear_index_cache
     from server.extensions import db
+    from server.services import audit
 
     with app.app_context():
         engines = db.engines
@@ -70,7 +71,9 @@ def db_session(request):
     outer = connection.begin()
     engines[None] = connection
     clear_index_cache()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    # The test's own session never commits: link audit events as they are recorded.
+    session = Session(bind=connection, join_transaction_mode="create_savepoint",
+                      info={audit.SEAL_AT_ONCE: True})
     try:
         yield session
     finally:

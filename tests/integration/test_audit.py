@@ -1,5 +1,8 @@
 """The audit trail: every state change is a link in a hash chain that `flask audit verify` checks."""
 
+import os
+
+import pytest
 from sqlalchemy import text
 
 from server.models import AuditEvent
@@ -57,3 +60,63 @@ def test_verify_finds_events_cut_off_the_end(runner, db_session):
     db_session.flush()
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and "missing" in result.output
+
+
+def test_an_event_of_a_rolled_back_savepoint_never_enters_the_chain(app, runner, db_session):
+    from server.db import transaction
+    from server.extensions import db
+    from server.services import audit
+
+    make_grid(db_session)
+    with app.app_context():
+        with transaction():
+            audit.record(db.session, None, "test.kept", "test", 1)
+            with pytest.raises(RuntimeError):
+                with db.session.begin_nested():
+                    audit.record(db.session, None, "test.dropped", "test", 2)
+                    with db.session.begin_nested():
+                        audit.record(db.session, None, "test.dropped_inner", "test", 3)
+                    raise RuntimeError("the record is refused")
+            with db.session.begin_nested():
+                audit.record(db.session, None, "test.kept_savepoint", "test", 4)
+        with pytest.raises(RuntimeError):
+            with transaction():  # fails before any SQL is sent: the event goes with it
+                audit.record(db.session, None, "test.rolled_back", "test", 5)
+                raise RuntimeError("the request fails")
+        with transaction():
+            audit.record(db.session, None, "test.next_request", "test", 6)
+    assert [a for a in actions(db_session) if a.startswith("test.")] == [
+        "test.kept", "test.kept_savepoint", "test.next_request"]
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+
+
+def test_the_chain_head_is_locked_only_while_committing(tmp_path):
+    """A transaction that recorded an event does not make another one wait for it."""
+    from sqlalchemy.orm import Session
+
+    from server.extensions import db
+    from server.services import audit
+    from tests.live import prepared_database
+
+    if not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        pytest.skip("SQLite lets one transaction write at a time")
+    _, app = prepared_database(tmp_path, lambda session: None)
+    with app.app_context():
+        engine = db.engine
+        slow, quick = Session(bind=engine), Session(bind=engine)
+        try:
+            audit.record(slow, None, "test.slow", "test", 1)
+            slow.flush()
+            quick.execute(text("SET lock_timeout = '3s'"))
+            audit.record(quick, None, "test.quick", "test", 2)
+            quick.commit()  # fails with a lock timeout if the slow one held the head
+            slow.commit()
+            checked, broken = audit.verify_chain(quick)
+            order = [e.action for e in quick.query(AuditEvent).order_by(AuditEvent.id)]
+        finally:
+            slow.close()
+            quick.close()
+            engine.dispose()
+    assert (checked, broken) == (2, None)
+    assert order == ["test.quick", "test.slow"]
