@@ -5,6 +5,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -100,7 +101,8 @@ def authenticate_token(session, token):
     if not token:
         raise Unauthorized("Authentication required: send 'Authorization: Bearer TOKEN'.",
                            code="token_missing")
-    record = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    record = session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                            .where(ApiToken.token_hash == hash_token(token)))
     now = utcnow()
     if record is None:
         raise Unauthorized("The token is not valid.", code="token_invalid")

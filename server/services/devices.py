@@ -4,6 +4,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from server.errors import NotFound, Unauthorized
 from server.models import Device
@@ -36,7 +37,8 @@ def register_device(session, user, *, device_uid, name="", ttl_hours):
 
 def authenticate_device(session, token):
     """Return the Device of a token, or raise Unauthorized with a code the terminal acts on."""
-    device = session.scalar(select(Device).where(Device.token_hash == hash_token(token)))
+    device = session.scalar(select(Device).options(joinedload(Device.user))
+                            .where(Device.token_hash == hash_token(token)))
     now = utcnow()
     if device is None:
         raise Unauthorized("The device token is not valid.", code="device_token_invalid")
@@ -52,11 +54,16 @@ def authenticate_device(session, token):
 
 
 def touch(session, device):
-    """Note that the device was seen, at most every few minutes (no write per request)."""
+    """Note that the device was seen, at most every few minutes (no write per request).
+
+    Return True when it wrote something (the caller commits).
+    """
     now = utcnow()
     if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
         device.last_seen_at = now
         session.flush()
+        return True
+    return False
 
 
 def devices_query(actor):

@@ -54,6 +54,7 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
     if data["conclusion"] not in CONCLUSIONS:
         raise ValidationFailed("Unknown conclusion.", details={"conclusion": list(CONCLUSIONS)})
     gps = data.get("gps") or {}
+    refs = _photo_refs(data)
     inspection = Inspection(
         client_uuid=data["client_uuid"], content_hash=digest, kind=data["kind"],
         task_id=task.id if task else None, premises_id=premises.id, cell_id=premises.cell_id,
@@ -62,8 +63,14 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
         gps_lon=gps.get("lon"), gps_lat=gps.get("lat"), gps_accuracy_m=gps.get("accuracy_m"),
         findings=data.get("findings", ""), conclusion=data["conclusion"],
         revision_of_id=revision_of.id if revision_of else None, revision_reason=reason,
-        inspectors=inspectors, evidence_flags=[],
+        inspectors=inspectors,
+        items=[InspectionItemResult(item_code=code, result=result, note=note)
+               for code, (result, note) in results.items()],
+        photos=[InspectionPhoto(sha256=sha256, item_code=item_code) for sha256, item_code in refs],
     )
+    # The evidence flags are worked out before the row is written: one INSERT, no UPDATE.
+    held = _held_photos(session, {sha256 for sha256, _ in refs})
+    _set_evidence(inspection, to_shape(premises.location), held, limits)
     try:
         with session.begin_nested():
             session.add(inspection)
@@ -75,18 +82,11 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
         if existing is None:
             raise
         return _replayed(session, actor, existing, digest)
-    for code, (result, note) in results.items():
-        session.add(InspectionItemResult(inspection_id=inspection.id, item_code=code,
-                                         result=result, note=note))
-    for sha256, item_code in _photo_refs(data):
-        session.add(InspectionPhoto(inspection_id=inspection.id, sha256=sha256, item_code=item_code))
-    session.flush()
-    refresh_evidence(session, inspection, limits)
     if task is not None and task.status == "open":
         task.status = "done"
         task.updated_at = utcnow()
         feed.emit(session, "task", task.id, cell_id=premises.cell_id)
-    session.flush()
+        session.flush()
     audit.record(session, actor, "inspection.submit", "inspection", inspection.id,
                  after={"client_uuid": inspection.client_uuid, "content": digest},
                  device_id=device_id,
@@ -144,8 +144,16 @@ def _inspectors(session, actor, data, premises):
     if actor.id not in ids:
         raise ValidationFailed("The submitter must be one of the inspectors.",
                                details={"inspector_ids": ["must include you"]})
-    users = session.scalars(select(User).where(User.id.in_(ids), User.active)).all()
-    valid = [u for u in users if premises.cell is not None and covers(session, u, premises.cell)]
+    if premises.cell_id is None:
+        valid = []
+    else:
+        # The actor found the premises through their own scope (get_premises): they cover it.
+        others = [user_id for user_id in ids if user_id != actor.id]
+        users = session.scalars(select(User).where(User.id.in_(others), User.active)).all() \
+            if others else []
+        valid = [actor] if actor.active else []
+        valid += [user for user in users if covers(session, user, premises.cell)]
+        valid.sort(key=lambda user: user.id)
     if len(valid) != len(ids):
         raise ValidationFailed("Every inspector must be active staff whose cells cover the premises.",
                                code="inspector_out_of_scope",
@@ -210,9 +218,17 @@ def _photo_refs(data):
 
 def refresh_evidence(session, inspection, limits):
     """Recompute the on-site evidence flags from the record and the photos that are in."""
-    premises_point = to_shape(inspection.premises.location)
-    hashes = [p.sha256 for p in inspection.photos]
-    photos = session.scalars(select(Photo).where(Photo.sha256.in_(hashes))).all() if hashes else []
+    held = _held_photos(session, {p.sha256 for p in inspection.photos})
+    _set_evidence(inspection, to_shape(inspection.premises.location), held, limits)
+
+
+def _held_photos(session, hashes):
+    if not hashes:
+        return []
+    return session.scalars(select(Photo).where(Photo.sha256.in_(sorted(hashes)))).all()
+
+
+def _set_evidence(inspection, premises_point, photos, limits):
     inspection.distance_m, inspection.evidence_flags = evaluate(inspection, premises_point,
                                                                 photos, limits)
     inspection.has_flags = bool(inspection.evidence_flags)

@@ -3,9 +3,10 @@
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from server.errors import AppError, Conflict
-from server.models import Inspection, PushedRecord, RejectedRecord
+from server.models import ChecklistTemplate, Inspection, PushedRecord, RejectedRecord
 from server.schemas.inspections import CorrectionIn, InspectionIn
 from server.schemas.premises import UPDATE_OPTIONAL, PremisesUpdate
 from server.services import audit
@@ -17,8 +18,12 @@ from sync.protocol import RecordConflict, RecordRejected, push_batch
 def push(session, actor, device, records, *, limits):
     """Answer every record of a batch: created | duplicate | rejected | conflict."""
 
+    # The session's identity map holds objects weakly: keep what the records share (the
+    # templates and their items, the records already pushed) alive for the whole batch.
+    batch = _BatchCache(session, records)
+
     def apply_one(record):
-        return apply_record(session, actor, device, record, limits)
+        return apply_record(session, actor, device, record, limits, batch)
 
     def keep_rejected(record, result):
         session.add(RejectedRecord(
@@ -33,38 +38,58 @@ def push(session, actor, device, records, *, limits):
     return results
 
 
-def apply_record(session, actor, device, record, limits):
+class _BatchCache:
+    """What the records of one batch share, loaded once and kept alive until it is answered."""
+
+    def __init__(self, session, records):
+        datas = [r["data"] for r in records if isinstance(r, dict) and isinstance(r.get("data"), dict)]
+        template_ids = {d.get("template_id") for d in datas} - {None}
+        uuids = {r.get("client_uuid") for r in records if isinstance(r, dict)}
+        template_ids = [t for t in template_ids if isinstance(t, int)]
+        uuids = [u for u in uuids if isinstance(u, str)]
+        self.templates = session.scalars(
+            select(ChecklistTemplate).options(selectinload(ChecklistTemplate.items))
+            .where(ChecklistTemplate.id.in_(template_ids))).all() if template_ids else []
+        self.pushed = {p.client_uuid: p for p in session.scalars(
+            select(PushedRecord).where(PushedRecord.client_uuid.in_(uuids)))} if uuids else {}
+
+
+def apply_record(session, actor, device, record, limits, batch=None):
     """Apply one record once; a replay answers duplicate, other content under its UUID conflict."""
     uuid, kind = record["client_uuid"], record["type"]
     digest = audit.digest({"type": kind, "data": record["data"]})
-    prior = session.scalar(select(PushedRecord).where(PushedRecord.client_uuid == uuid))
+    if batch is not None:
+        prior = batch.pushed.get(uuid)
+    else:
+        prior = session.scalar(select(PushedRecord).where(PushedRecord.client_uuid == uuid))
     if prior is not None:
         return _replay(session, actor, prior, digest)
     try:
         with session.begin_nested():
-            status, server_id = _apply(session, actor, device, kind, record, limits)
-            session.add(PushedRecord(client_uuid=uuid, record_type=kind, user_id=actor.id,
-                                     device_id=device.id if device else None,
-                                     content_hash=digest, server_id=server_id))
+            status, stored = _apply(session, actor, device, kind, record, limits)
+            pushed = PushedRecord(client_uuid=uuid, record_type=kind, user_id=actor.id,
+                                  device_id=device.id if device else None,
+                                  content_hash=digest, server_id=stored.id)
+            session.add(pushed)
             session.flush()
     except IntegrityError:
         prior = session.scalar(select(PushedRecord).where(PushedRecord.client_uuid == uuid))
         if prior is None:
             raise
         return _replay(session, actor, prior, digest)
-    return status, server_id, _missing(session, kind, server_id)
+    if batch is not None:
+        batch.pushed[uuid] = pushed
+    missing = missing_photos(session, stored) if isinstance(stored, Inspection) else []
+    return status, stored.id, missing
 
 
 def _replay(session, actor, prior, digest):
     if prior.content_hash == digest and prior.user_id == actor.id:
-        return "duplicate", prior.server_id, _missing(session, prior.record_type, prior.server_id)
+        missing = []
+        if prior.record_type in ("inspection", "inspection_revision") and prior.server_id:
+            missing = missing_photos(session, session.get(Inspection, prior.server_id))
+        return "duplicate", prior.server_id, missing
     raise RecordConflict("uuid_conflict", "This client UUID was already pushed with other content.")
-
-
-def _missing(session, kind, server_id):
-    if kind in ("inspection", "inspection_revision") and server_id is not None:
-        return missing_photos(session, session.get(Inspection, server_id))
-    return []
 
 
 def _apply(session, actor, device, kind, record, limits):
@@ -91,7 +116,7 @@ def _apply(session, actor, device, kind, record, limits):
                 inspection, status = correct_inspection(session, actor, corrects_id, loaded,
                                                         reason=reason, limits=limits,
                                                         device_id=device_uid)
-            return status, inspection.id
+            return status, inspection
         premises_id = data.pop("premises_id", None)
         if not isinstance(premises_id, int):
             raise RecordRejected("validation_failed", "Name the premises.",
@@ -100,7 +125,7 @@ def _apply(session, actor, device, kind, record, limits):
         base_version = changes.pop("base_version")
         premises = update_premises(session, actor, premises_id, changes,
                                    base_version=base_version, device_id=device_uid)
-        return "created", premises.id
+        return "created", premises
     except ValidationError as error:
         raise RecordRejected("validation_failed", "The record does not match its schema.",
                              error.messages) from error
