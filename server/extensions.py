@@ -12,5 +12,7 @@ class Base(DeclarativeBase):
     """Declarative base shared by all models."""
 
 
-db = SQLAlchemy(model_class=Base)
+# Each request has its own session, which ends with the request: after the commit, what the
+# request wrote is what it answers with, without loading every object again.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()

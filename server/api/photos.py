@@ -7,7 +7,7 @@ from server.auth import current_device, current_user
 from server.db import transaction
 from server.errors import AppError, NotFound
 from server.extensions import db
-from server.photos import FilesystemPhotoStore
+from server.photos import FilesystemPhotoStore, ImageRejected, open_derivative
 from server.schemas.inspections import PhotoSchema, UploadState
 from server.services.evidence import EvidenceLimits
 from server.services.photos import append_chunk, get_photo, upload_photo, upload_state
@@ -93,11 +93,18 @@ def photo_bytes(sha256, kind):
     photo = get_photo(db.session, current_user(), sha256)
     store = photo_store()
     try:
-        stream = store.open(sha256) if kind == "original" else store.open_derivative(sha256, kind)
+        if kind == "original":
+            stream = store.open(sha256)
+        else:  # made from the original on first use
+            stream = open_derivative(store, sha256, kind,
+                                     max_pixels=current_app.config["PHOTO_MAX_PIXELS"])
     except FileNotFoundError as error:
         current_app.logger.error("Photo %s is recorded but its %s file is missing", sha256, kind)
         raise NotFound("The photo is recorded but its file is missing from the store.",
                        code="photo_file_missing") from error
+    except ImageRejected as error:  # stored under older, looser limits
+        raise AppError(f"No {kind} copy can be made of this photo: {error.message}",
+                       code="photo_unrenderable", status=422) from error
     with stream:
         data = stream.read()
     mime = photo.mime if kind == "original" else "image/jpeg"

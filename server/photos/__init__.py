@@ -11,7 +11,7 @@ from .imaging import (
     make_thumbnail,
     process_image,
 )
-from .pipeline import PhotoTooLarge, StoredPhoto, ingest_photo
+from .pipeline import PhotoTooLarge, StoredPhoto, ingest_photo, open_derivative
 from .store import (
     DERIVATIVE_KINDS,
     FilesystemPhotoStore,
@@ -40,6 +40,7 @@ __all__ = [
     "inspect_image",
     "make_public_copy",
     "make_thumbnail",
+    "open_derivative",
     "process_image",
     "sha256_hex",
 ]

@@ -1,4 +1,9 @@
-"""Take in one uploaded photo: check size, hash and image, then store it with its derivatives."""
+"""Take in one uploaded photo: check size, hash and image, then store it once.
+
+The thumbnail and the public copy are made from the original the first time someone asks
+for them, not on upload: a terminal's upload costs one check and one write, and a photo
+nobody looks at never pays for two JPEG encodes.
+"""
 
 from dataclasses import dataclass
 
@@ -31,32 +36,33 @@ def _store_derivatives(store, sha256, processed):
     store.put_derivative(sha256, "public", processed.public_copy)
 
 
-def ingest_photo(
-    store,
-    claimed_sha256,
-    data,
-    *,
-    max_bytes,
-    max_pixels,
-    thumbnail_size=THUMBNAIL_SIZE,
-    public_max_side=PUBLIC_MAX_SIDE,
-):
-    """Check an uploaded photo and store it with its thumbnail and public copy, once."""
+def ingest_photo(store, claimed_sha256, data, *, max_bytes, max_pixels):
+    """Check an uploaded photo (size, hash, a complete accepted image) and store it, once."""
     if len(data) > max_bytes:
         raise PhotoTooLarge(limit=max_bytes, size=len(data))
     sha256 = sha256_hex(data)
     if sha256 != claimed_sha256:
         raise HashMismatch(expected=claimed_sha256, actual=sha256)
-    sizes = {"thumbnail_size": thumbnail_size, "public_max_side": public_max_side}
     if store.exists(sha256):
         # Equal hash, equal bytes: they passed the full check when first stored.
         info = inspect_image(data, max_pixels=max_pixels, decode=False)
-        if not (store.has_derivative(sha256, "thumb") and store.has_derivative(sha256, "public")):
-            _store_derivatives(store, sha256, process_image(data, max_pixels=max_pixels, **sizes))
         return StoredPhoto(sha256=sha256, size=len(data), info=info, created=False)
-    processed = process_image(data, max_pixels=max_pixels, **sizes)
-    # Derivatives first: once the original exists, everything derived from it exists too,
-    # so a crash in between leaves a photo that is simply not stored yet.
-    _store_derivatives(store, sha256, processed)
+    info = inspect_image(data, max_pixels=max_pixels)
     created = store.put(sha256, data)
-    return StoredPhoto(sha256=sha256, size=len(data), info=processed.info, created=created)
+    return StoredPhoto(sha256=sha256, size=len(data), info=info, created=created)
+
+
+def open_derivative(store, sha256, kind, *, max_pixels, thumbnail_size=THUMBNAIL_SIZE,
+                    public_max_side=PUBLIC_MAX_SIDE):
+    """Open the thumbnail or public copy of a stored photo, making both from the original
+    the first time. FileNotFoundError when the original is not in the store."""
+    try:
+        return store.open_derivative(sha256, kind)
+    except FileNotFoundError:
+        pass
+    with store.open(sha256) as handle:
+        data = handle.read()
+    processed = process_image(data, max_pixels=max_pixels, thumbnail_size=thumbnail_size,
+                              public_max_side=public_max_side)
+    _store_derivatives(store, sha256, processed)
+    return store.open_derivative(sha256, kind)

@@ -4,6 +4,7 @@ import re
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
 from server.errors import AppError, NotFound
 from server.models import GridCell, Inspection, InspectionPhoto, Photo, Premises
@@ -64,9 +65,10 @@ def upload_photo(session, store, actor, sha256, data, *, max_bytes, max_pixels, 
 def _refresh_linked(session, sha256, limits):
     from server.services.inspections import refresh_evidence
 
-    inspections = session.scalars(select(Inspection).join(
-        InspectionPhoto, InspectionPhoto.inspection_id == Inspection.id)
-        .where(InspectionPhoto.sha256 == sha256)).unique().all()
+    inspections = session.scalars(
+        select(Inspection).join(InspectionPhoto, InspectionPhoto.inspection_id == Inspection.id)
+        .where(InspectionPhoto.sha256 == sha256)
+        .options(selectinload(Inspection.photos), joinedload(Inspection.premises))).unique().all()
     for inspection in inspections:
         refresh_evidence(session, inspection, limits)
         # The terminal that sent the record learns on its next pull that it is complete.

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from server.photos.imaging import ImageRejected
-from server.photos.pipeline import PhotoTooLarge, ingest_photo
+from server.photos.pipeline import PhotoTooLarge, ingest_photo, open_derivative
 from server.photos.store import FilesystemPhotoStore, HashMismatch, sha256_hex
 
 PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photos"
@@ -28,15 +28,41 @@ def ingest(store, data, **limits):
     return ingest_photo(store, sha256_hex(data), data, **{**LIMITS, **limits})
 
 
-def test_new_photo_is_stored_with_thumbnail_and_public_copy(store):
+def test_new_photo_is_stored_as_it_came_and_nothing_else_yet(store):
     photo = ingest(store, HOPPER)
     assert (photo.sha256, photo.size, photo.created) == (sha256_hex(HOPPER), len(HOPPER), True)
     assert photo.info.format == "JPEG"
     with store.open(photo.sha256) as handle:
         assert handle.read() == HOPPER
+    assert stored_files(store) == [store.original_path(photo.sha256)]
+
+
+def test_the_derivatives_are_made_on_first_use_then_kept(store):
+    photo = ingest(store, HOPPER)
     for kind in ("thumb", "public"):
-        with store.open_derivative(photo.sha256, kind) as handle:
+        with open_derivative(store, photo.sha256, kind, max_pixels=1_000_000) as handle:
             assert Image.open(io.BytesIO(handle.read())).format == "JPEG"
+    made = {kind: store.derivative_path(photo.sha256, kind).stat().st_mtime_ns
+            for kind in ("thumb", "public")}
+    with open_derivative(store, photo.sha256, "thumb", max_pixels=1_000_000) as handle:
+        with Image.open(handle) as thumb:
+            assert max(thumb.size) <= 320
+    assert {kind: store.derivative_path(photo.sha256, kind).stat().st_mtime_ns
+            for kind in ("thumb", "public")} == made  # made once, not on every read
+
+
+def test_a_lost_derivative_is_made_again(store):
+    photo = ingest(store, HOPPER)
+    open_derivative(store, photo.sha256, "public", max_pixels=1_000_000).close()
+    store.derivative_path(photo.sha256, "thumb").unlink()
+    open_derivative(store, photo.sha256, "thumb", max_pixels=1_000_000).close()
+    assert store.has_derivative(photo.sha256, "thumb")
+
+
+def test_no_derivative_without_the_original(store):
+    with pytest.raises(FileNotFoundError):
+        open_derivative(store, sha256_hex(b"never uploaded"), "thumb", max_pixels=1_000_000)
+    assert stored_files(store) == []
 
 
 def test_same_bytes_twice_are_created_then_found(store):
@@ -46,13 +72,6 @@ def test_same_bytes_twice_are_created_then_found(store):
     assert (first.created, second.created) == (True, False)
     assert second.info == first.info
     assert store.original_path(first.sha256).stat().st_ino == inode
-
-
-def test_repeat_upload_restores_missing_derivatives(store):
-    photo = ingest(store, HOPPER)
-    store.derivative_path(photo.sha256, "thumb").unlink()
-    assert ingest(store, HOPPER).created is False
-    assert store.has_derivative(photo.sha256, "thumb")
 
 
 def test_hash_mismatch_stores_nothing(store):
