@@ -122,9 +122,52 @@ def decode_cursor(cursor):
     if cursor in (None, ""):
         return 0
     prefix, _, number = str(cursor).partition(".")
-    if prefix != f"c{PROTOCOL_VERSION}" or not number.isdigit() or len(number) > 18:
+    if prefix != f"c{PROTOCOL_VERSION}" or not _is_number(number):
         raise ValueError("not a cursor this server issued")
     return int(number)
+
+
+@dataclass(frozen=True)
+class SnapshotCursor:
+    """Where a paged snapshot of a scope stands.
+
+    resume: the feed position to go on from once the snapshot is done;
+    step, after_id: the step of the snapshot and the last id it sent;
+    scope: the scope version being sent; base: the scope the terminal had, when only what
+    entered and left it is sent (None for everything).
+    """
+
+    resume: int
+    step: int
+    after_id: int
+    scope: str
+    base: str | None = None
+
+    def encode(self):
+        return (f"s{PROTOCOL_VERSION}.{self.resume}.{self.step}.{self.after_id}.{self.scope}."
+                f"{self.base or '-'}")
+
+
+def parse_cursor(cursor):
+    """Return an int feed position (0 for none) or a SnapshotCursor. ValueError if bad."""
+    text = str(cursor or "")
+    if not text.startswith(f"s{PROTOCOL_VERSION}."):
+        return decode_cursor(cursor)
+    parts = text.split(".")
+    if len(parts) != 6 or not all(_is_number(part) for part in parts[1:4]) \
+            or not all(_is_scope(part) for part in parts[4:5]) \
+            or not (parts[5] == "-" or _is_scope(parts[5])):
+        raise ValueError("not a cursor this server issued")
+    return SnapshotCursor(resume=int(parts[1]), step=int(parts[2]), after_id=int(parts[3]),
+                          scope=parts[4], base=None if parts[5] == "-" else parts[5])
+
+
+def _is_number(text):
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
+def _is_scope(text):
+    return 1 <= len(text) <= 64 and text.isascii() and text.isalnum()
 
 
 def collapse(events):

@@ -7,9 +7,11 @@ from sync.protocol import (
     BatchTooLarge,
     RecordConflict,
     RecordRejected,
+    SnapshotCursor,
     collapse,
     decode_cursor,
     encode_cursor,
+    parse_cursor,
     push_batch,
 )
 
@@ -68,6 +70,25 @@ def test_cursors_round_trip_and_foreign_ones_are_refused():
     for bad in ("42", "c9.1", "c1.-1", "c1.x", "c1." + "9" * 30):
         with pytest.raises(ValueError):
             decode_cursor(bad)
+
+
+def test_snapshot_cursors_round_trip():
+    full = SnapshotCursor(resume=120, step=1, after_id=4031, scope="a" * 32)
+    delta = SnapshotCursor(resume=7, step=0, after_id=0, scope="all", base="f00d" * 8)
+    for cursor in (full, delta):
+        assert parse_cursor(cursor.encode()) == cursor
+    assert parse_cursor(encode_cursor(42)) == 42
+    assert parse_cursor(None) == 0 and parse_cursor("") == 0
+
+
+@pytest.mark.parametrize("bad", [
+    "s1", "s1.1.2.3", "s1.1.2.3.abc", "s1.1.2.3.abc.-.x", "s1.x.2.3.abc.-", "s1.1.-2.3.abc.-",
+    "s1.1.2.3..-", "s1.1.2.3.ab;c.-", "s1.1.2.3.abc.d'e", "s2.1.2.3.abc.-", "s1.1.2." + "9" * 30 + ".a.-",
+    "s1.１.2.3.abc.-",
+])
+def test_foreign_snapshot_cursors_are_refused(bad):
+    with pytest.raises(ValueError):
+        parse_cursor(bad)
 
 
 def test_collapse_keeps_the_last_event_of_each_entity_in_order():
