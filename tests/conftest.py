@@ -62,7 +62,7 @@ def db_session(request):
 
     from grid_maps import clear_index_cache
     from server.extensions import db
-    from server.services import audit
+    from server.services import commit_order
 
     with app.app_context():
         engines = db.engines
@@ -71,9 +71,9 @@ def db_session(request):
     outer = connection.begin()
     engines[None] = connection
     clear_index_cache()
-    # The test's own session never commits: link audit events as they are recorded.
+    # The test's own session never commits: number audit and feed rows as they come.
     session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                      info={audit.SEAL_AT_ONCE: True})
+                      info={commit_order.SEAL_AT_ONCE: True})
     try:
         yield session
     finally:

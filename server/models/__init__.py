@@ -10,13 +10,22 @@ from server.models.inspections import (
     Photo,
 )
 from server.models.premises import Premises, PremisesCategory
-from server.models.sync import ChangeEvent, Device, PushedRecord, RejectedRecord, ScopeSnapshot
+from server.models.sync import (
+    ChangeEvent,
+    ChangeFeedHead,
+    Device,
+    FeedPrune,
+    PushedRecord,
+    RejectedRecord,
+    ScopeSnapshot,
+)
 from server.models.tasks import Task
 from server.models.user import ApiToken, LoginThrottle, User
 
 __all__ = [
-    "ApiToken", "AuditChainHead", "AuditEvent", "CellAssignment", "ChangeEvent", "ChecklistItem",
-    "ChecklistTemplate", "GridCell", "GridMap", "Inspection", "InspectionItemResult",
-    "Device", "InspectionPhoto", "LoginThrottle", "Photo", "Premises", "PremisesCategory",
+    "ApiToken", "AuditChainHead", "AuditEvent", "CellAssignment", "ChangeEvent", "ChangeFeedHead",
+    "ChecklistItem", "ChecklistTemplate", "GridCell", "GridMap", "Inspection",
+    "InspectionItemResult", "Device", "FeedPrune", "InspectionPhoto", "LoginThrottle", "Photo",
+    "Premises", "PremisesCategory",
     "PushedRecord", "RejectedRecord", "ScopeSnapshot", "Task", "User",
 ]

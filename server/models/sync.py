@@ -45,6 +45,29 @@ class ChangeEvent(db.Model):
     at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
+class ChangeFeedHead(db.Model):
+    """One row holding the feed's last sequence number; locked while a commit numbers its
+    events, so numbers follow commit order (see services.commit_order)."""
+
+    __tablename__ = "change_feed_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+
+
+class FeedPrune(db.Model):
+    """A pruning of the change feed: cursors before pruned_through_seq must resync."""
+
+    __tablename__ = "feed_prunes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pruned_through_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    events_deleted: Mapped[int] = mapped_column(Integer)
+    older_than = mapped_column(UTCDateTime, nullable=False)
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
 class RejectedRecord(db.Model):
     """A pushed record the server refused, kept with its reasons for diagnosis."""
 

@@ -54,7 +54,7 @@ class PushResponse(Schema):
 
 
 class PullQuery(Schema):
-    cursor = Text(validate=validate.Length(max=40))
+    cursor = Text(validate=validate.Length(max=200))
     scope = Text(validate=validate.Length(max=40))
     limit = fields.Int(load_default=200, validate=validate.Range(min=1, max=1000))
 

@@ -1,25 +1,21 @@
 """Append to the audit hash chain, and verify it (执法全过程记录).
 
-Events are written in the caller's transaction but linked into the chain only when it
-commits: the chain head is locked for the moment of the commit, not for the whole request,
-so concurrent requests (200 terminals pushing at once) do not queue behind one another.
-An event recorded inside a savepoint that is rolled back is dropped with it.
+Events are recorded in the caller's transaction but linked into the chain only when it
+commits (see commit_order): the chain head is locked for the moment of the commit, not for
+the whole request, so concurrent requests do not queue behind one another.
 """
 
 import hashlib
 import json
 from datetime import UTC, date, datetime
 
-from sqlalchemy import event as orm_event
 from sqlalchemy import select
-from sqlalchemy.orm import Session, scoped_session
 
 from server.models import AuditChainHead, AuditEvent
 from server.models._types import utcnow
+from server.services import commit_order
 
 GENESIS = "0" * 64
-PENDING = "audit.pending"
-SEAL_AT_ONCE = "audit.seal_at_once"  # session.info flag: link each event as it is recorded
 
 
 def digest(state):
@@ -62,26 +58,16 @@ def record(session, actor, action, entity_type, entity_id, *, before=None, after
         action=action, entity_type=entity_type, entity_id=str(entity_id),
         before_digest=digest(before), after_digest=digest(after), details=details or {},
     )
-    if isinstance(session, scoped_session):
-        session = session()
-    if not session.in_transaction():
-        session.begin()  # so that a rollback before any SQL still drops the event
-    session.info.setdefault(PENDING, []).append((event, session.get_nested_transaction()))
-    if session.info.get(SEAL_AT_ONCE):
-        seal(session)
+    commit_order.defer(session, "audit", event)
     return event
 
 
-def seal(session):
-    """Link the events recorded in this transaction into the chain; return how many."""
-    if isinstance(session, scoped_session):
-        session = session()
-    pending = session.info.pop(PENDING, None)
-    if not pending:
-        return 0
+@commit_order.sealer("audit")
+def _link(session, events):
+    """Give each event its place after the chain's last one; the head stays locked to commit."""
     head = session.scalars(select(AuditChainHead).where(AuditChainHead.id == 1)
                            .with_for_update().execution_options(populate_existing=True)).one()
-    for event, _ in pending:
+    for event in events:
         event.id = head.last_event_id + 1
         event.prev_hash = head.last_hash
         event.hash = event_hash(event)
@@ -89,39 +75,6 @@ def seal(session):
         head.last_hash = event.hash
         session.add(event)
     session.flush()
-    return len(pending)
-
-
-@orm_event.listens_for(Session, "before_commit")
-def _seal_before_commit(session):
-    if not session.in_nested_transaction():
-        seal(session)
-
-
-@orm_event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back(session, previous_transaction):
-    pending = session.info.get(PENDING)
-    if not pending:
-        return
-    if not previous_transaction.nested:
-        session.info.pop(PENDING, None)
-        return
-    session.info[PENDING] = [(event, savepoint) for event, savepoint in pending
-                             if not _inside(savepoint, previous_transaction)]
-
-
-@orm_event.listens_for(Session, "after_transaction_end")
-def _forget_at_end(session, transaction):
-    if transaction.parent is None:
-        session.info.pop(PENDING, None)
-
-
-def _inside(transaction, ancestor):
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
 
 
 def verify_chain(session, batch=1000):

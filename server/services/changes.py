@@ -1,12 +1,59 @@
-"""Append to the change feed that delta pulls read."""
+"""Append to the change feed that delta pulls read.
 
-from server.models import ChangeEvent
+Events are numbered when their transaction commits (see commit_order), so a pull that has
+read up to N can never later find a newly committed event below N.
+"""
+
+from sqlalchemy import select
+
+from server.models import ChangeEvent, ChangeFeedHead
+from server.services import commit_order
 
 
 def emit(session, entity_type, entity_id, op="upsert", *, cell_id=None, old_cell_id=None,
          user_id=None):
     """Record a change; cell ids say whose scope it touches (old_cell_id: where it was)."""
-    session.add(ChangeEvent(entity_type=entity_type, entity_id=str(entity_id), op=op,
-                            cell_id=cell_id,
-                            old_cell_id=old_cell_id if old_cell_id != cell_id else None,
-                            user_id=user_id))
+    commit_order.defer(session, "feed", ChangeEvent(
+        entity_type=entity_type, entity_id=str(entity_id), op=op, cell_id=cell_id,
+        old_cell_id=old_cell_id if old_cell_id != cell_id else None, user_id=user_id))
+
+
+@commit_order.sealer("feed")
+def _number(session, events):
+    head = session.scalars(select(ChangeFeedHead).where(ChangeFeedHead.id == 1)
+                           .with_for_update().execution_options(populate_existing=True)).one()
+    for event in events:
+        head.last_seq += 1
+        event.seq = head.last_seq
+        session.add(event)
+    session.flush()
+
+
+def feed_head(session):
+    """Return the number of the last committed event: every event up to it is readable."""
+    return session.scalar(select(ChangeFeedHead.last_seq).where(ChangeFeedHead.id == 1)) or 0
+
+
+def prune_feed(session, actor, *, older_than):
+    """Delete the feed's events from before older_than; return the FeedPrune recorded.
+
+    Terminals whose cursor is older than what was deleted are told to resync (410), never
+    served a feed with a hole in it. The head row keeps the numbering going.
+    """
+    from sqlalchemy import delete, func
+
+    from server.models import FeedPrune
+    from server.services import audit
+
+    through = session.scalar(select(func.max(ChangeEvent.seq)).where(ChangeEvent.at < older_than))
+    deleted = 0
+    if through is not None:
+        deleted = session.execute(delete(ChangeEvent).where(ChangeEvent.seq <= through)).rowcount
+    prune = FeedPrune(pruned_through_seq=through or 0, events_deleted=deleted,
+                      older_than=older_than, by_id=actor.id if actor is not None else None)
+    if through is not None:
+        session.add(prune)
+        session.flush()
+        audit.record(session, actor, "sync.prune_feed", "change_feed", through,
+                     details={"events_deleted": deleted, "older_than": older_than.isoformat()})
+    return prune

@@ -1,7 +1,8 @@
 """Delta pulls: what changed in a user's scope since their cursor, with tombstones.
 
-Cost follows the changes since the cursor (the feed is read by sequence number), plus, when
-the user's scope itself changed, the cells that entered or left it.
+Cost follows the changes since the cursor (the feed is read by sequence number). A first
+pull, and a pull after the user's scope changed, is a snapshot (of everything, or of the
+cells that entered and left the scope) sent in bounded pages read by id.
 """
 
 import hashlib
@@ -12,6 +13,7 @@ from server.errors import AppError
 from server.models import (
     ChangeEvent,
     ChecklistTemplate,
+    FeedPrune,
     GridCell,
     GridMap,
     Inspection,
@@ -19,11 +21,12 @@ from server.models import (
     ScopeSnapshot,
     Task,
 )
+from server.services.changes import feed_head
 from server.services.inspections import inspections_query
 from server.services.premises import premises_query
 from server.services.scope import cell_scope_clause
 from server.services.tasks import tasks_query
-from sync.protocol import collapse, decode_cursor, encode_cursor
+from sync.protocol import SnapshotCursor, collapse, encode_cursor, parse_cursor
 
 MAX_PAGE = 1000
 ALL = "all"
@@ -58,9 +61,13 @@ def _remember(session, user, version, cells):
 
 
 def pull(session, user, *, cursor, known_scope=None, limit=200):
-    """Return {"items", "next_cursor", "has_more", "scope", "reset"} for a terminal."""
+    """Return {"items", "next_cursor", "has_more", "scope", "reset"} for a terminal.
+
+    Without a cursor, and when the user's scope changed, the answer is a snapshot sent in
+    pages like any other answer (a snapshot cursor says where it stands); then the feed.
+    """
     try:
-        position = decode_cursor(cursor)
+        position = parse_cursor(cursor)
     except ValueError as error:
         raise AppError("The cursor is not one this server issued.", code="bad_cursor",
                        status=400) from error
@@ -68,17 +75,25 @@ def pull(session, user, *, cursor, known_scope=None, limit=200):
     cells = scope_cells(session, user)
     version = scope_version(cells)
     _remember(session, user, version, cells)
-    head = session.scalar(select(func.max(ChangeEvent.seq))) or 0
-    if position > head:
-        raise CursorGone("The server does not know this cursor (restored?); resync from the "
-                         "start.", details={"cursor": None})
+    head = feed_head(session)
+    if isinstance(position, SnapshotCursor):
+        if position.scope != version:
+            raise CursorGone("Your cells changed while the snapshot was being sent; start "
+                             "again without a cursor.", details={"cursor": None})
+        _check_servable(session, position.resume, head)
+        return _snapshot_page(session, user, cells, position, limit, head, reset=False)
+    if position:
+        _check_servable(session, position, head)
     if position == 0:
-        return {"items": snapshot(session, user, cells), "next_cursor": encode_cursor(head),
-                "has_more": False, "scope": version, "reset": True}
-    items = []
+        start = SnapshotCursor(resume=head, step=0, after_id=0, scope=version)
+        return _snapshot_page(session, user, cells, start, limit, head, reset=True)
     if known_scope is not None and known_scope != version:
-        items.extend(_scope_delta(session, user, known_scope, cells))
-    events = session.scalars(_visible_events(user, cells).where(ChangeEvent.seq > position)
+        # What entered and left the scope first, then the feed from where the terminal was.
+        start = SnapshotCursor(resume=position, step=0, after_id=0, scope=version,
+                               base=known_scope)
+        return _snapshot_page(session, user, cells, start, limit, head, reset=False)
+    events = session.scalars(_visible_events(user, cells)
+                             .where(ChangeEvent.seq > position, ChangeEvent.seq <= head)
                              .order_by(ChangeEvent.seq).limit(limit + 1)).all()
     has_more = len(events) > limit
     events = events[:limit]
@@ -86,9 +101,8 @@ def pull(session, user, *, cursor, known_scope=None, limit=200):
     next_seq = events[-1].seq if has_more else max(head, position)
     changes = collapse([{"seq": e.seq, "entity_type": e.entity_type, "entity_id": e.entity_id,
                          "op": e.op} for e in events])
-    items.extend(materialize(session, user, changes))
-    return {"items": items, "next_cursor": encode_cursor(next_seq), "has_more": has_more,
-            "scope": version, "reset": False}
+    return {"items": materialize(session, user, changes), "next_cursor": encode_cursor(next_seq),
+            "has_more": has_more, "scope": version, "reset": False}
 
 
 def _visible_events(user, cells):
@@ -105,46 +119,107 @@ def _visible_events(user, cells):
     ))
 
 
-def _scope_delta(session, user, known_scope, cells):
-    old = session.scalar(select(ScopeSnapshot).where(ScopeSnapshot.user_id == user.id,
-                                                     ScopeSnapshot.version == known_scope))
-    if old is None:
-        raise CursorGone("Your cells changed in a way this server cannot replay; resync from "
-                         "the start.", details={"cursor": None})
-    before = set(old.cell_ids)
-    after = cells if cells is not None else before
-    left, entered = before - after, after - before
-    tombstones = [("cell", cell_id) for cell_id in sorted(left)]
-    if left:
-        tombstones += [("premises", row_id) for row_id in session.scalars(
-            select(Premises.id).where(Premises.cell_id.in_(left)))]
-        tombstones += [("task", row_id) for row_id in session.scalars(
-            select(Task.id).join(Premises, Premises.id == Task.premises_id)
-            .where(Premises.cell_id.in_(left)))]
-    items = [{"type": kind, "id": row_id, "op": "delete"} for kind, row_id in tombstones]
-    if entered:
-        items += snapshot(session, user, cells, only_cells=entered)
-    return items
+def feed_floor(session):
+    """Return the feed position below which events were pruned (0 if never)."""
+    return session.scalar(select(func.max(FeedPrune.pruned_through_seq))) or 0
 
 
-def snapshot(session, user, cells, only_cells=None):
-    """Return upsert items for everything in scope (or in only_cells of it)."""
-    cell_query = select(GridCell).join(GridMap, GridMap.id == GridCell.map_id).where(
-        GridMap.status == "active", cell_scope_clause(user))
-    premises = premises_query(user)
-    tasks = tasks_query(user).where(Task.status == "open")
-    if only_cells is not None:
-        cell_query = cell_query.where(GridCell.id.in_(only_cells))
-        premises = premises.where(Premises.cell_id.in_(only_cells))
-        tasks = tasks.where(Premises.cell_id.in_(only_cells))
-    items = [_item("cell", c) for c in session.scalars(cell_query.order_by(GridCell.path))]
-    items += [_item("premises", p) for p in session.scalars(premises)]
-    items += [_item("task", t) for t in session.scalars(tasks)]
-    if only_cells is None:
-        items += [_item("checklist", t) for t in session.scalars(
-            select(ChecklistTemplate).where(ChecklistTemplate.status == "active")
-            .order_by(ChecklistTemplate.id))]
-    return items
+def _check_servable(session, position, head):
+    if position > head:
+        raise CursorGone("The server does not know this cursor (restored?); resync from the "
+                         "start.", details={"cursor": None})
+    if position < feed_floor(session):
+        raise CursorGone("The changes since this cursor were pruned from the server; resync "
+                         "from the start.", details={"cursor": None})
+
+
+# A snapshot is sent in steps, each read by id: (kind, op).
+FULL_STEPS = (("cell", "upsert"), ("premises", "upsert"), ("task", "upsert"),
+              ("checklist", "upsert"))
+DELTA_STEPS = (("cell", "delete"), ("premises", "delete"), ("task", "delete"),
+               ("cell", "upsert"), ("premises", "upsert"), ("task", "upsert"))
+
+
+def _snapshot_page(session, user, cells, position, limit, head, *, reset):
+    """Return one page of a snapshot and the cursor of the next (or of the feed when done)."""
+    if position.base is None:
+        steps, entered, left = FULL_STEPS, None, set()
+    else:
+        old = session.scalar(select(ScopeSnapshot).where(ScopeSnapshot.user_id == user.id,
+                                                         ScopeSnapshot.version == position.base))
+        if old is None:
+            raise CursorGone("Your cells changed in a way this server cannot replay; resync "
+                             "from the start.", details={"cursor": None})
+        before = set(old.cell_ids)
+        after = cells if cells is not None else before
+        steps, entered, left = DELTA_STEPS, after - before, before - after
+    if position.step >= len(steps):
+        raise AppError("The cursor is not one this server issued.", code="bad_cursor", status=400)
+    items = []
+    step, after_id = position.step, position.after_id
+    while step < len(steps) and len(items) < limit:
+        kind, op = steps[step]
+        wanted = limit - len(items)
+        if op == "delete":
+            ids = _leaving_ids(session, kind, left, after_id, wanted)
+            items += [{"type": kind, "id": row_id, "op": "delete"} for row_id in ids]
+        else:
+            rows = _snapshot_rows(session, user, kind, entered, after_id, wanted)
+            ids = [row.id for row in rows]
+            items += [_item(kind, row) for row in rows]
+        if len(ids) == wanted:
+            after_id = ids[-1]
+        else:
+            step, after_id = step + 1, 0
+    scope = position.scope
+    if step < len(steps):
+        following = SnapshotCursor(position.resume, step, after_id, scope, position.base)
+        return {"items": items, "next_cursor": following.encode(), "has_more": True,
+                "scope": scope, "reset": reset}
+    return {"items": items, "next_cursor": encode_cursor(position.resume),
+            "has_more": head > position.resume, "scope": scope, "reset": reset}
+
+
+def _snapshot_rows(session, user, kind, only_cells, after_id, limit):
+    """Return up to limit rows of a kind in scope (or in only_cells of it), by id after after_id."""
+    if only_cells is not None and not only_cells:
+        return []
+    if kind == "cell":
+        query = select(GridCell).join(GridMap, GridMap.id == GridCell.map_id).where(
+            GridMap.status == "active", cell_scope_clause(user))
+        model = GridCell
+        if only_cells is not None:
+            query = query.where(GridCell.id.in_(sorted(only_cells)))
+    elif kind == "premises":
+        query, model = premises_query(user), Premises
+        if only_cells is not None:
+            query = query.where(Premises.cell_id.in_(sorted(only_cells)))
+    elif kind == "task":
+        query, model = tasks_query(user).where(Task.status == "open"), Task
+        if only_cells is not None:
+            query = query.join(Premises, Premises.id == Task.premises_id) if user.is_admin \
+                else query
+            query = query.where(Premises.cell_id.in_(sorted(only_cells)))
+    else:
+        query = select(ChecklistTemplate).where(ChecklistTemplate.status == "active")
+        model = ChecklistTemplate
+    return session.scalars(query.where(model.id > after_id).order_by(None).order_by(model.id)
+                           .limit(limit)).all()
+
+
+def _leaving_ids(session, kind, left, after_id, limit):
+    """Return up to limit ids of a kind in cells that left the scope, after after_id."""
+    if not left:
+        return []
+    if kind == "cell":
+        return [cell_id for cell_id in sorted(left) if cell_id > after_id][:limit]
+    if kind == "premises":
+        query = select(Premises.id).where(Premises.cell_id.in_(sorted(left)),
+                                          Premises.id > after_id).order_by(Premises.id)
+    else:
+        query = (select(Task.id).join(Premises, Premises.id == Task.premises_id)
+                 .where(Premises.cell_id.in_(sorted(left)), Task.id > after_id).order_by(Task.id))
+    return list(session.scalars(query.limit(limit)))
 
 
 def _item(kind, obj, op="upsert"):

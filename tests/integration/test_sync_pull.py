@@ -169,3 +169,131 @@ def test_the_submitter_learns_on_pull_that_a_record_is_complete(client, db_sessi
     status = [item for item in page["items"] if item["type"] == "inspection_status"]
     assert len(status) == 1 and status[0]["data"]["complete"] is True
     assert status[0]["data"]["photos_missing"] == []
+
+
+def pull_all(client, headers, cursor=None, scope=None, limit=3):
+    """Pull until has_more is false; return (pages, last page)."""
+    pages = []
+    while True:
+        page = pull(client, headers, cursor, scope, limit=limit)
+        assert page.status_code == 200, page.get_json()
+        page = page.get_json()
+        pages.append(page)
+        cursor, scope = page["next_cursor"], page["scope"]
+        if not page["has_more"]:
+            return pages, page
+
+
+def more_premises(db_session, field, count, cell="D1001001"):
+    return [make_premises(db_session, field["admin"], field["grid"].cells[cell])
+            for _ in range(count)]
+
+
+def test_the_first_pull_comes_in_bounded_pages_that_add_up_to_the_whole_scope(
+        client, db_session, field):
+    more_premises(db_session, field, 7)
+    headers = auth_headers(db_session, field["wang"])
+    whole = pull(client, headers, limit=1000).get_json()
+    pages, last = pull_all(client, headers, limit=3)
+    assert len(pages) >= -(-len(whole["items"]) // 3) and len(pages) > 3
+    assert all(len(page["items"]) <= 3 for page in pages)
+    assert [page["reset"] for page in pages] == [True] + [False] * (len(pages) - 1)
+    paged = [key for page in pages for key in keys(page)]
+    assert sorted(paged) == sorted(keys(whole)) and len(set(paged)) == len(paged)
+    assert last["next_cursor"] == whole["next_cursor"] and last["next_cursor"].startswith("c1.")
+    assert all(page["next_cursor"].startswith("s1.") for page in pages[:-1])
+
+
+def test_a_change_to_what_the_snapshot_already_sent_arrives_after_it(client, db_session, field):
+    more_premises(db_session, field, 4)
+    headers = auth_headers(db_session, field["wang"])
+    first = pull(client, headers, limit=2).get_json()
+    assert first["has_more"] and ("premises", field["mine"].id, "upsert") in keys(first)
+    update_premises(db_session, field["admin"], field["mine"].id, {"contact_phone": "12345"},
+                    base_version=1)
+    pages, _ = pull_all(client, headers, first["next_cursor"], first["scope"], limit=2)
+    sent = [item for page in pages for item in page["items"]
+            if (item["type"], item["id"]) == ("premises", field["mine"].id)]
+    assert sent and sent[-1]["data"]["contact_phone"] == "12345"
+
+
+def test_a_scope_change_in_the_middle_of_the_snapshot_restarts_it(client, db_session, field):
+    headers = auth_headers(db_session, field["wang"])
+    first = pull(client, headers, limit=1).get_json()
+    assert first["has_more"] and first["next_cursor"].startswith("s1.")
+    assign(db_session, field["admin"], field["wang"], field["grid"].cells["D2001001"])
+    response = pull(client, headers, first["next_cursor"], first["scope"], limit=1)
+    assert response.status_code == 410
+    assert response.get_json()["error"]["code"] == "resync_required"
+
+
+def test_what_enters_and_leaves_the_scope_comes_in_bounded_pages(client, db_session, field):
+    incoming = more_premises(db_session, field, 3, cell="D2001001")
+    headers = auth_headers(db_session, field["wang"])
+    _, done = pull_all(client, headers, limit=50)
+    assign(db_session, field["admin"], field["wang"], field["grid"].cells["D2001001"])
+    pages, last = pull_all(client, headers, done["next_cursor"], done["scope"], limit=1)
+    assert all(len(page["items"]) <= 1 for page in pages) and len(pages) >= 5
+    got = {(t, i, op) for page in pages for t, i, op in keys(page)}
+    assert ("cell", field["grid"].cells["D2001001"].id, "upsert") in got
+    for premises in [field["other"], *incoming]:
+        assert ("premises", premises.id, "upsert") in got
+    assert ("premises", field["mine"].id, "upsert") not in got  # it never left
+    assert last["scope"] != done["scope"] and last["next_cursor"].startswith("c1.")
+
+
+@pytest.mark.parametrize("cursor", ["s1.0.9.0.{scope}.-", "s1.0.0.0.{scope}.x-y",
+                                    "s1.0.0.0.{scope}.{scope}.7"])
+def test_a_snapshot_cursor_the_server_did_not_issue_is_a_400(client, db_session, field, cursor):
+    headers = auth_headers(db_session, field["wang"])
+    scope = pull(client, headers).get_json()["scope"]
+    response = pull(client, headers, cursor.format(scope=scope))
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_cursor"
+
+
+def test_a_snapshot_cursor_beyond_the_feed_asks_for_a_resync(client, db_session, field):
+    headers = auth_headers(db_session, field["wang"])
+    scope = pull(client, headers).get_json()["scope"]
+    response = pull(client, headers, f"s1.999999999.0.0.{scope}.-")
+    assert response.status_code == 410
+
+
+def test_a_cursor_older_than_the_pruned_feed_asks_for_a_resync(client, db_session, field, runner):
+    from server.models import AuditEvent, ChangeEvent, FeedPrune
+
+    headers = auth_headers(db_session, field["wang"])
+    _, old = pull_all(client, headers, limit=100)
+    update_premises(db_session, field["admin"], field["mine"].id, {"contact_phone": "1"},
+                    base_version=1)
+    _, current = pull_all(client, headers, old["next_cursor"], old["scope"])
+    nothing = runner.invoke(args=["sync", "prune"])
+    assert nothing.exit_code == 0 and "Nothing to prune" in nothing.output
+    assert db_session.query(FeedPrune).count() == 0
+    with time_machine.travel(date.today() + timedelta(days=91)):
+        headers = auth_headers(db_session, field["wang"])
+        result = runner.invoke(args=["sync", "prune", "--older-than-days", "90"])
+        assert result.exit_code == 0, result.output
+        assert "Pruned" in result.output
+        assert db_session.query(ChangeEvent).count() == 0
+        gone = pull(client, headers, old["next_cursor"], old["scope"])
+        assert gone.status_code == 410
+        assert gone.get_json()["error"]["code"] == "resync_required"
+        # A terminal that was up to date goes on, and sees what changes next.
+        update_premises(db_session, field["admin"], field["mine"].id, {"contact_phone": "2"},
+                        base_version=2)
+        page = pull(client, headers, current["next_cursor"], current["scope"]).get_json()
+        assert keys(page) == [("premises", field["mine"].id, "upsert")]
+        # And one told to resync gets everything again.
+        again, _ = pull_all(client, headers, limit=100)
+        assert ("premises", field["mine"].id) in {(t, i) for p in again for t, i, _ in keys(p)}
+    assert db_session.query(AuditEvent).filter_by(action="sync.prune_feed").count() == 1
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "soon"])
+def test_a_bad_prune_age_is_refused_and_prunes_nothing(runner, db_session, field, days):
+    from server.models import ChangeEvent
+
+    before = db_session.query(ChangeEvent).count()
+    result = runner.invoke(args=["sync", "prune", "--older-than-days", days])
+    assert result.exit_code == 2 and "--older-than-days" in result.output
+    assert db_session.query(ChangeEvent).count() == before

@@ -1,0 +1,28 @@
+"""`flask sync prune`: drop old change-feed events that delta pulls no longer need."""
+
+from datetime import timedelta
+
+import click
+from flask.cli import AppGroup
+
+from server.db import transaction
+from server.extensions import db
+from server.models._types import utcnow
+from server.services.changes import prune_feed
+
+sync_cli = AppGroup("sync", help="Terminal sync: the change feed that pulls read.")
+
+
+@sync_cli.command("prune")
+@click.option("--older-than-days", type=click.IntRange(min=1), default=90, show_default=True,
+              help="Delete events older than this many days.")
+def prune(older_than_days):
+    """Delete old feed events; terminals with an older cursor get 410 and resync."""
+    older_than = utcnow() - timedelta(days=older_than_days)
+    with transaction():
+        pruned = prune_feed(db.session, None, older_than=older_than)
+    if not pruned.events_deleted:
+        click.echo(f"Nothing to prune: no feed event is older than {older_than:%Y-%m-%d %H:%M} UTC.")
+        return
+    click.echo(f"Pruned {pruned.events_deleted} feed event(s) up to number "
+               f"{pruned.pruned_through_seq}; terminals with an older cursor will resync.")
