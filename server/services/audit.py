@@ -65,16 +65,20 @@ def record(session, actor, action, entity_type, entity_id, *, before=None, after
 @commit_order.sealer("audit")
 def _link(session, events):
     """Give each event its place after the chain's last one; the head stays locked to commit."""
-    head = session.scalars(select(AuditChainHead).where(AuditChainHead.id == 1)
-                           .with_for_update().execution_options(populate_existing=True)).one()
+    head = AuditChainHead.__table__
+    last_id, last_hash = session.execute(
+        select(head.c.last_event_id, head.c.last_hash).where(head.c.id == 1).with_for_update()).one()
     for event in events:
-        event.id = head.last_event_id + 1
-        event.prev_hash = head.last_hash
-        event.hash = event_hash(event)
-        head.last_event_id = event.id
-        head.last_hash = event.hash
-        session.add(event)
-    session.flush()
+        last_id += 1
+        event.id, event.prev_hash = last_id, last_hash
+        event.hash = last_hash = event_hash(event)
+    session.execute(head.update().where(head.c.id == 1).values(last_event_id=last_id,
+                                                                last_hash=last_hash))
+    session.execute(AuditEvent.__table__.insert(), [_row(event) for event in events])
+
+
+def _row(event):
+    return {column.key: getattr(event, column.key) for column in AuditEvent.__table__.columns}
 
 
 def verify_chain(session, batch=1000):

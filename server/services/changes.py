@@ -7,6 +7,7 @@ read up to N can never later find a newly committed event below N.
 from sqlalchemy import select
 
 from server.models import ChangeEvent, ChangeFeedHead
+from server.models._types import utcnow
 from server.services import commit_order
 
 
@@ -15,18 +16,24 @@ def emit(session, entity_type, entity_id, op="upsert", *, cell_id=None, old_cell
     """Record a change; cell ids say whose scope it touches (old_cell_id: where it was)."""
     commit_order.defer(session, "feed", ChangeEvent(
         entity_type=entity_type, entity_id=str(entity_id), op=op, cell_id=cell_id,
-        old_cell_id=old_cell_id if old_cell_id != cell_id else None, user_id=user_id))
+        old_cell_id=old_cell_id if old_cell_id != cell_id else None, user_id=user_id,
+        at=utcnow()))
 
 
 @commit_order.sealer("feed")
 def _number(session, events):
-    head = session.scalars(select(ChangeFeedHead).where(ChangeFeedHead.id == 1)
-                           .with_for_update().execution_options(populate_existing=True)).one()
-    for event in events:
-        head.last_seq += 1
-        event.seq = head.last_seq
-        session.add(event)
-    session.flush()
+    """Number the events after the feed's last one; the head stays locked until commit."""
+    head = ChangeFeedHead.__table__
+    # One statement takes the lock and the numbers.
+    last = session.execute(head.update().where(head.c.id == 1)
+                           .values(last_seq=head.c.last_seq + len(events))
+                           .returning(head.c.last_seq)).scalar_one()
+    columns = [column.key for column in ChangeEvent.__table__.columns]
+    rows = []
+    for seq, event in enumerate(events, start=last - len(events) + 1):
+        event.seq = seq
+        rows.append({key: getattr(event, key) for key in columns})
+    session.execute(ChangeEvent.__table__.insert(), rows)
 
 
 def feed_head(session):
