@@ -6,6 +6,7 @@ Prints records/s, photos/s, p50/p95 push latency, lost and duplicated records (m
 and, as the baseline measured in the same run, /healthz requests/s under the same concurrency.
 
     .venv/bin/python bench/push.py [--terminals 200] [--batches 3] [--batch-size 5] [--workers 4]
+                                   [--threads 4]
 """
 
 import argparse
@@ -151,7 +152,8 @@ def run(url, args, var_dir):
         template_id = db.session.query(ChecklistTemplate.id).filter_by(code="bench_fifteen").scalar()
         db.session.remove()
     server = ServerProcess(url, var_dir, var_dir / "photos")
-    server.command[server.command.index("1")] = str(args.workers)  # --workers
+    server.command[server.command.index("--workers") + 1] = str(args.workers)
+    server.command[server.command.index("--threads") + 1] = str(args.threads)
     server.start()
     base = server.url
     try:
@@ -185,7 +187,8 @@ def run(url, args, var_dir):
     duplicated = sum(n - 1 for n in counted.values())
     latencies = sorted(out["latencies"])
     print(f"{args.terminals} terminals x {args.batches} batches x {args.batch_size} inspections "
-          f"(15 items, 2 photos each), gunicorn {args.workers} workers, PostgreSQL + PostGIS")
+          f"(15 items, 2 photos each), gunicorn {args.workers} workers x {args.threads} threads, "
+          "PostgreSQL + PostGIS")
     print(f"records : {len(out['statuses']) / elapsed:8.1f}/s   ({len(out['statuses'])} in "
           f"{elapsed:.1f} s; {out['statuses'].count('created')} created)")
     print(f"photos  : {len(out['photos']) / elapsed:8.1f}/s")
@@ -203,6 +206,7 @@ def main():
     parser.add_argument("--batches", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=5)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     args = parser.parse_args()
     from tests.pgcluster import throwaway_cluster
 

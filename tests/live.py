@@ -143,7 +143,9 @@ class ServerProcess:
     def __init__(self, database_url, var_dir, photo_dir):
         import sys
 
-        self.listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        # The backlog gunicorn uses by default: many terminals connecting at once wait in it
+        # rather than have their connection attempts dropped and retried seconds later.
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=2048)
         self.port = self.listener.getsockname()[1]
         self.env = dict(os.environ, DATABASE_URL=database_url, GRID_VAR_DIR=str(var_dir),
                         PHOTO_DIR=str(photo_dir), SECRET_KEY="live-test")
