@@ -70,7 +70,7 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
     )
     # The evidence flags are worked out before the row is written: one INSERT, no UPDATE.
     held = _held_photos(session, {sha256 for sha256, _ in refs})
-    _set_evidence(inspection, to_shape(premises.location), held, limits)
+    set_evidence(inspection, to_shape(premises.location), held, limits)
     try:
         with session.begin_nested():
             session.add(inspection)
@@ -216,19 +216,14 @@ def _photo_refs(data):
     return unique
 
 
-def refresh_evidence(session, inspection, limits):
-    """Recompute the on-site evidence flags from the record and the photos that are in."""
-    held = _held_photos(session, {p.sha256 for p in inspection.photos})
-    _set_evidence(inspection, to_shape(inspection.premises.location), held, limits)
-
-
 def _held_photos(session, hashes):
     if not hashes:
         return []
     return session.scalars(select(Photo).where(Photo.sha256.in_(sorted(hashes)))).all()
 
 
-def _set_evidence(inspection, premises_point, photos, limits):
+def set_evidence(inspection, premises_point, photos, limits):
+    """Set the distance and the evidence flags from the record and the photos held."""
     inspection.distance_m, inspection.evidence_flags = evaluate(inspection, premises_point,
                                                                 photos, limits)
     inspection.has_flags = bool(inspection.evidence_flags)

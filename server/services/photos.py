@@ -4,7 +4,7 @@ import re
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from server.errors import AppError, NotFound
 from server.models import GridCell, Inspection, InspectionPhoto, Photo, Premises
@@ -63,18 +63,29 @@ def upload_photo(session, store, actor, sha256, data, *, max_bytes, max_pixels, 
 
 
 def _refresh_linked(session, sha256, limits):
-    from server.services.inspections import refresh_evidence
+    """Recompute the evidence of the inspections naming this photo, and tell their senders."""
+    from geoalchemy2.shape import to_shape
+
+    from server.services.inspections import set_evidence
 
     inspections = session.scalars(
         select(Inspection).join(InspectionPhoto, InspectionPhoto.inspection_id == Inspection.id)
         .where(InspectionPhoto.sha256 == sha256)
-        .options(selectinload(Inspection.photos), joinedload(Inspection.premises))).unique().all()
+        .options(joinedload(Inspection.premises))).unique().all()
+    if not inspections:
+        return
+    held = {}  # inspection id -> the photos of it the server holds, this one included
+    for inspection_id, photo in session.execute(
+            select(InspectionPhoto.inspection_id, Photo)
+            .join(Photo, Photo.sha256 == InspectionPhoto.sha256)
+            .where(InspectionPhoto.inspection_id.in_([i.id for i in inspections]))):
+        held.setdefault(inspection_id, {})[photo.sha256] = photo
     for inspection in inspections:
-        refresh_evidence(session, inspection, limits)
+        set_evidence(inspection, to_shape(inspection.premises.location),
+                     list(held.get(inspection.id, {}).values()), limits)
         # The terminal that sent the record learns on its next pull that it is complete.
         feed.emit(session, "inspection_status", inspection.id,
-                     user_id=inspection.submitted_by_id)
-    session.flush()
+                  user_id=inspection.submitted_by_id)
 
 
 def get_photo(session, actor, sha256):
