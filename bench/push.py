@@ -140,6 +140,7 @@ def run(url, args, var_dir):
     from server.db import transaction
     from server.extensions import db
     from server.models import ChecklistTemplate, Inspection
+    from server.services.audit import verify_chain
     from server.services.passwords import use_fast_hashing
     from tests.live import ServerProcess
 
@@ -177,6 +178,7 @@ def run(url, args, var_dir):
     with app.app_context():
         stored = db.session.query(Inspection.client_uuid, Inspection.id).filter(
             Inspection.client_uuid.in_(out["uuids"])).all()
+        checked, broken = verify_chain(db.session)  # concurrent commits kept the chain whole
         db.session.remove()
         db.engine.dispose()
     expected = args.terminals * args.batches * args.batch_size
@@ -194,10 +196,11 @@ def run(url, args, var_dir):
     print(f"photos  : {len(out['photos']) / elapsed:8.1f}/s")
     print(f"push latency p50 {statistics.median(latencies) * 1000:.0f} ms, "
           f"p95 {latencies[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms")
-    print(f"lost {lost}, duplicated {duplicated}")
+    print(f"lost {lost}, duplicated {duplicated}; audit chain: {checked} events, "
+          f"{'intact' if broken is None else 'BROKEN at ' + str(broken)}")
     print(f"baseline GET /healthz with {args.terminals} clients: {health:.0f} req/s; "
           f"records/s as a share of it: {len(out['statuses']) / elapsed / health:.3f}")
-    return 1 if lost or duplicated else 0
+    return 1 if lost or duplicated or broken else 0
 
 
 def main():

@@ -42,8 +42,9 @@ def _serialize(item):
 def pull_changes(args):
     """Return what changed in your scope since the cursor, with tombstones for what left it.
 
-    Without a cursor: everything in scope (reset: true). Keep next_cursor and scope and send
-    them back next time; repeat while has_more.
+    Without a cursor: everything in scope, in pages of at most `limit` items (the first page
+    has reset: true). Keep next_cursor and scope and send them back next time; repeat while
+    has_more. 410 resync_required: pull again without a cursor.
     """
     user = current_user()
     with transaction():
