@@ -3,7 +3,7 @@
 from datetime import UTC
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from server.errors import Conflict, NotFound, ValidationFailed
@@ -64,8 +64,6 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
         findings=data.get("findings", ""), conclusion=data["conclusion"],
         revision_of_id=revision_of.id if revision_of else None, revision_reason=reason,
         inspectors=inspectors,
-        items=[InspectionItemResult(item_code=code, result=result, note=note)
-               for code, (result, note) in results.items()],
         photos=[InspectionPhoto(sha256=sha256, item_code=item_code) for sha256, item_code in refs],
     )
     # The evidence flags are worked out before the row is written: one INSERT, no UPDATE.
@@ -82,6 +80,11 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
         if existing is None:
             raise
         return _replayed(session, actor, existing, digest)
+    # Fifteen-odd rows in one statement, without building an object for each.
+    session.execute(insert(InspectionItemResult), [
+        {"inspection_id": inspection.id, "item_code": code, "result": result, "note": note}
+        for code, (result, note) in results.items()])
+    session.expire(inspection, ["items"])
     if task is not None and task.status == "open":
         task.status = "done"
         task.updated_at = utcnow()
