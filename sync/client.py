@@ -122,7 +122,7 @@ class Client:
             if not page["has_more"]:
                 return applied
 
-    def push(self):
+    def push(self, batch_size=MAX_BATCH_RECORDS):
         """Send queued photos and records until the outbox is empty; return a summary."""
         summary = {"created": 0, "duplicate": 0, "rejected": 0, "conflict": 0, "photos": 0,
                    "photos_rejected": 0}
@@ -131,7 +131,7 @@ class Client:
             summary["photos"] += stored
             summary["photos_rejected"] += 1 - stored
         while True:
-            batch = self.outbox.queued_records(MAX_BATCH_RECORDS)
+            batch = self.outbox.queued_records(min(batch_size, MAX_BATCH_RECORDS))
             if not batch:
                 return summary
             _, answer = self.request("POST", "/api/v1/sync/push", body={"records": batch})
@@ -140,9 +140,17 @@ class Client:
                 summary[result["status"]] += 1
 
     def upload_photo(self, sha, path, size):
-        """Upload one photo from where the server got to; return 1 when stored, 0 if refused."""
-        _, state = self.request("GET", f"/api/v1/photos/{sha}/upload")
-        offset = state["offset"]
+        """Upload one photo from where the server got to; return 1 when stored, 0 if refused.
+
+        A photo that fits in one chunk is sent whole at once: if the server already holds
+        part of it, it says from where to go on (409 offset_mismatch). A larger one starts
+        by asking how far an earlier attempt got.
+        """
+        if size <= self.chunk_size:
+            state, offset = {"stored": False}, 0
+        else:
+            _, state = self.request("GET", f"/api/v1/photos/{sha}/upload")
+            offset = state["offset"]
         with open(path, "rb") as handle:
             while not state["stored"]:
                 handle.seek(offset)

@@ -128,6 +128,11 @@ def append_chunk(session, store, actor, sha256, offset, chunk, *, complete, max_
     if offset + len(chunk) > max_bytes:
         raise AppError(f"The photo is larger than {max_bytes} bytes.", code="photo_too_large",
                        status=413, details={"limit": max_bytes})
+    if complete and offset == 0 and chunk and store.partial_size(sha256) == 0:
+        # The whole photo in one request (the usual case for a small one): no partial file.
+        photo, created = upload_photo(session, store, actor, sha256, chunk, max_bytes=max_bytes,
+                                      max_pixels=max_pixels, limits=limits, device_id=device_id)
+        return {"offset": photo.size, "stored": True}, photo, created
     try:
         size = store.append_partial(sha256, offset, chunk) if chunk else store.partial_size(sha256)
     except OffsetMismatch as error:

@@ -90,3 +90,32 @@ def test_an_upload_growing_past_the_limit_is_refused(client, app, headers, db_se
     monkeypatch.setitem(app.config, "PHOTO_MAX_BYTES", 1000)
     response = chunk(client, headers, 0, HOPPER[:1500])
     assert response.status_code == 413 and progress(client, headers)["offset"] == 0
+
+
+def test_a_whole_photo_in_one_chunk_is_stored_without_a_partial_file(client, app, headers,
+                                                                      db_session):
+    from server.photos import FilesystemPhotoStore
+
+    done = chunk(client, headers, 0, HOPPER, complete=True)
+    assert done.status_code == 200 and done.get_json() == {"offset": len(HOPPER), "stored": True}
+    assert db_session.get(Photo, SHA).size == len(HOPPER)
+    store = FilesystemPhotoStore(app.config["PHOTO_DIR"])
+    assert not store.partial_path(SHA).exists() and store.exists(SHA)
+
+
+def test_a_whole_photo_that_does_not_hash_to_its_name_stores_nothing(client, headers, db_session):
+    wrong = HOPPER[:-1] + b"\x00"
+    response = chunk(client, headers, 0, wrong, complete=True)
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "hash_mismatch"
+    assert progress(client, headers) == {"offset": 0, "stored": False}
+    assert db_session.get(Photo, SHA) is None
+
+
+def test_a_whole_photo_sent_while_part_of_it_is_held_says_where_to_continue(client, headers,
+                                                                            db_session):
+    chunk(client, headers, 0, HOPPER[:1000])
+    response = chunk(client, headers, 0, HOPPER, complete=True)
+    assert response.status_code == 409
+    assert response.get_json()["error"]["details"] == {"offset": 1000}
+    assert db_session.get(Photo, SHA) is None
+    assert chunk(client, headers, 1000, HOPPER[1000:], complete=True).get_json()["stored"] is True

@@ -1,5 +1,6 @@
 """The reference terminal against a real HTTP server: pull, record, push, and faults in between."""
 
+import hashlib
 import json
 from datetime import UTC, datetime
 
@@ -89,6 +90,34 @@ def test_recorded_inspections_with_photos_reach_the_server_once(terminal, server
     terminal.outbox.db.execute("UPDATE records SET state = 'queued'")
     assert terminal.push()["duplicate"] == 1
     assert server_counts(app, [uuid]) == [uuid]
+
+
+def test_a_small_photo_takes_one_request_and_a_large_one_resumes_in_chunks(terminal, tmp_path):
+    terminal.pull()
+    premises = entities(terminal, "premises")[0]
+    small, large = tmp_path / "small.jpg", tmp_path / "large.jpg"
+    small.write_bytes(jpeg_bytes(21, size=(120, 90)))
+    large.write_bytes(jpeg_bytes(22, size=(640, 480)))
+    terminal.chunk_size = small.stat().st_size + 1
+    assert large.stat().st_size > 2 * terminal.chunk_size
+    terminal.outbox.add_record("inspection", inspection_for(terminal, premises), [small, large])
+    sent, request = [], terminal.request
+
+    def counting(method, path, **kwargs):
+        sent.append((method, path))
+        return request(method, path, **kwargs)
+
+    terminal.request = counting
+    summary = terminal.push(batch_size=1)
+    assert (summary["created"], summary["photos"]) == (1, 2)
+
+    def requests_for(photo):
+        sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+        return [method for method, path in sent if path == f"/api/v1/photos/{sha}/upload"]
+
+    assert requests_for(small) == ["PATCH"]  # sent whole, at once
+    chunks = -(-large.stat().st_size // terminal.chunk_size)
+    assert requests_for(large) == ["GET"] + ["PATCH"] * chunks  # how far did it get? then on
 
 
 def test_a_rejected_record_is_set_aside_and_the_queue_goes_on(terminal):
