@@ -1,12 +1,14 @@
 """Bench: many terminals pushing inspections with photos to gunicorn on PostgreSQL + PostGIS.
 
-Starts a throwaway cluster and gunicorn (both on 127.0.0.1), registers the terminals, then
-each terminal pushes batches of inspections (15 item results and 2 photos each) at once.
-Prints records/s, photos/s, p50/p95 push latency, lost and duplicated records (must be 0),
-and, as the baseline measured in the same run, /healthz requests/s under the same concurrency.
+Starts a throwaway cluster and gunicorn (both on 127.0.0.1). Each terminal is the reference
+client (sync.client) with its own outbox: it signs in, records its inspections (15 item
+results and 2 photos each) on its disk, then, all at once when the clock starts, pushes:
+photos first, then the records in batches. Prints records/s, photos/s, p50/p95 push latency,
+lost and duplicated records (must be 0), whether the audit chain is intact, and, as the
+baseline measured in the same run, /healthz requests/s under the same concurrency.
 
     .venv/bin/python bench/push.py [--terminals 200] [--batches 3] [--batch-size 5] [--workers 4]
-                                   [--threads 4]
+                                   [--threads 4] [--photo-size 320x240]
 """
 
 import argparse
@@ -14,12 +16,12 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import statistics
 import sys
 import threading
 import time
 import urllib.request
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,59 +64,58 @@ def prepare(session, terminals):
     return plan
 
 
-def photo_bytes(seed):
+def photo_bytes(label, size):
+    """A JPEG unique to its label (kept in the JPEG comment)."""
     from PIL import Image
 
-    image = Image.new("RGB", (320, 240), (seed % 256, (seed // 256) % 256, 90))
+    seed = int(hashlib.sha256(label.encode()).hexdigest()[:6], 16)
+    image = Image.new("RGB", size, (seed % 256, (seed // 256) % 256, 90))
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=80)
+    image.save(buffer, "JPEG", quality=80, comment=label.encode())
     return buffer.getvalue()
 
 
-def call(base, method, path, token=None, body=None, data=None, headers=None):
-    headers = dict(headers or {})
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(base + path, data=data, headers=headers, method=method)
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return json.loads(response.read() or b"null")
+def terminal(base, username, premises_id, lon, lat, template_id, args, work_dir, out):
+    """One terminal: the reference client with its own outbox, recording then pushing."""
+    from sync.client import Client
 
+    class TimedClient(Client):
+        def request(self, method, path, **kwargs):
+            started = time.perf_counter()
+            answer = super().request(method, path, **kwargs)
+            if path == "/api/v1/sync/push":
+                out["latencies"].append(time.perf_counter() - started)
+            return answer
 
-def terminal(base, username, premises_id, lon, lat, template_id, batches, batch_size, out):
-    token = call(base, "POST", "/api/v1/devices/", body={
-        "username": username, "password": PASSWORD, "device_uid": f"bench-{username}"})["device_token"]
-    # Everything a terminal sends is made before the clock starts: the bench times the server.
-    work = []
-    for batch_number in range(batches):
-        records, photos = [], []
-        for n in range(batch_size):
-            shots = [photo_bytes(hash((username, batch_number, n, k)) & 0xFFFFFF) for k in range(2)]
-            hashes = [hashlib.sha256(shot).hexdigest() for shot in shots]
-            photos.extend(zip(hashes, shots))
-            records.append({"type": "inspection", "client_uuid": str(uuid.uuid4()), "data": {
+    client = TimedClient(work_dir / f"{username}.sqlite3", timeout=300, retries=3)
+    try:
+        client.login(base, username, PASSWORD, device_uid=f"bench-{username}")
+        # What a terminal sends is recorded on its disk before the clock starts.
+        for n in range(args.batches * args.batch_size):
+            paths = []
+            for k in range(2):
+                path = work_dir / f"{username}-{n}-{k}.jpg"
+                path.write_bytes(photo_bytes(f"{username}/{n}/{k}", args.photo_size))
+                paths.append(path)
+            out["uuids"].append(client.outbox.add_record("inspection", {
                 "kind": "patrol", "premises_id": premises_id, "template_id": template_id,
                 "device_time": datetime.now(UTC).isoformat(),
                 "gps": {"lon": lon, "lat": lat, "accuracy_m": 5},
-                "items": [{"item_code": f"B-{i:02d}", "result": "compliant"} for i in range(1, 16)],
-                "photos": hashes, "conclusion": "compliant"}})
-        work.append((json.dumps({"records": records}).encode(), photos))
-    out["registered"].wait()  # everyone registered and ready: the clock starts now
-    out["ready"].wait()
-    headers = {"Content-Type": "application/json"}
-    for body, photos in work:
-        started = time.perf_counter()
-        answer = call(base, "POST", "/api/v1/sync/push", token, data=body, headers=headers)
-        out["latencies"].append(time.perf_counter() - started)
-        for result in answer["results"]:
-            out["statuses"].append(result["status"])
-            out["uuids"].append(result["client_uuid"])
-        for sha, shot in photos:
-            call(base, "PUT", f"/api/v1/photos/{sha}", token, data=shot,
-                 headers={"Content-Type": "image/jpeg"})
-            out["photos"].append(sha)
+                "items": [{"item_code": f"B-{i:02d}", "result": "compliant"}
+                          for i in range(1, 16)],
+                "conclusion": "compliant"}, paths))
+        out["registered"].wait()  # everyone is ready: the clock starts now
+        out["ready"].wait()
+        summary = client.push(batch_size=args.batch_size)
+        out["summaries"].append(summary)
+    finally:
+        client.close()
+
+
+def call(base, method, path):
+    with urllib.request.urlopen(urllib.request.Request(base + path, method=method),
+                                timeout=120) as response:
+        return json.loads(response.read() or b"null")
 
 
 def baseline(base, threads, requests_each):
@@ -159,10 +160,12 @@ def run(url, args, var_dir):
     base = server.url
     try:
         out = {"ready": threading.Event(), "registered": threading.Barrier(len(plan) + 1),
-               "latencies": [], "statuses": [], "uuids": [], "photos": []}
+               "latencies": [], "uuids": [], "summaries": []}
+        work_dir = var_dir / "terminals"
+        shutil.rmtree(work_dir, ignore_errors=True)
+        work_dir.mkdir(parents=True)
         threads = [threading.Thread(target=terminal, args=(base, username, premises_id, lon, lat,
-                                                           template_id, args.batches,
-                                                           args.batch_size, out))
+                                                           template_id, args, work_dir, out))
                    for username, premises_id, lon, lat in plan]
         for thread in threads:
             thread.start()
@@ -188,19 +191,23 @@ def run(url, args, var_dir):
     lost = expected - len(counted)
     duplicated = sum(n - 1 for n in counted.values())
     latencies = sorted(out["latencies"])
+    totals = {key: sum(summary[key] for summary in out["summaries"])
+              for key in ("created", "duplicate", "rejected", "conflict", "photos")}
+    answered = sum(totals[key] for key in ("created", "duplicate", "rejected", "conflict"))
     print(f"{args.terminals} terminals x {args.batches} batches x {args.batch_size} inspections "
           f"(15 items, 2 photos each), gunicorn {args.workers} workers x {args.threads} threads, "
           "PostgreSQL + PostGIS")
-    print(f"records : {len(out['statuses']) / elapsed:8.1f}/s   ({len(out['statuses'])} in "
-          f"{elapsed:.1f} s; {out['statuses'].count('created')} created)")
-    print(f"photos  : {len(out['photos']) / elapsed:8.1f}/s")
+    print(f"records : {answered / elapsed:8.1f}/s   ({answered} in {elapsed:.1f} s; "
+          f"{totals['created']} created, {totals['rejected']} rejected, "
+          f"{totals['conflict']} conflicts)")
+    print(f"photos  : {totals['photos'] / elapsed:8.1f}/s   ({totals['photos']} stored)")
     print(f"push latency p50 {statistics.median(latencies) * 1000:.0f} ms, "
           f"p95 {latencies[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms")
     print(f"lost {lost}, duplicated {duplicated}; audit chain: {checked} events, "
           f"{'intact' if broken is None else 'BROKEN at ' + str(broken)}")
     print(f"baseline GET /healthz with {args.terminals} clients: {health:.0f} req/s; "
-          f"records/s as a share of it: {len(out['statuses']) / elapsed / health:.3f}")
-    return 1 if lost or duplicated or broken else 0
+          f"records/s as a share of it: {answered / elapsed / health:.3f}")
+    return 1 if lost or duplicated or broken or len(out["summaries"]) != len(plan) else 0
 
 
 def main():
@@ -210,6 +217,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=5)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--photo-size", type=lambda text: tuple(map(int, text.split("x"))),
+                        default=(320, 240), help="photo width x height, e.g. 1600x1200")
     args = parser.parse_args()
     from tests.pgcluster import throwaway_cluster
 
