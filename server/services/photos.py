@@ -3,7 +3,8 @@
 import re
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
 
 from server.errors import AppError, NotFound
@@ -41,20 +42,16 @@ def upload_photo(session, store, actor, sha256, data, *, max_bytes, max_pixels, 
                                             "actual": error.actual}) from error
     except ImageRejected as error:
         raise AppError(error.message, code=error.code, status=422) from error
-    photo = session.get(Photo, sha256)
-    if photo is not None:
-        return photo, False
     info = stored.info
-    photo = Photo(sha256=sha256, size=stored.size, mime=info.mime, width=info.width,
-                  height=info.height, exif_status=info.exif_status,
-                  taken_at=info.taken_at.isoformat() if info.taken_at else None,
-                  gps_lon=info.gps_lon, gps_lat=info.gps_lat, uploaded_by_id=actor.id)
-    try:
-        with session.begin_nested():
-            session.add(photo)
-            session.flush()
-    except IntegrityError:
-        # The same photo was recorded at the same moment on another connection.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    # One statement: a photo recorded before (or a moment ago on another connection) is kept.
+    photo = session.scalar(insert(Photo).values(
+        sha256=sha256, size=stored.size, mime=info.mime, width=info.width, height=info.height,
+        exif_status=info.exif_status, taken_at=info.taken_at.isoformat() if info.taken_at else None,
+        gps_lon=info.gps_lon, gps_lat=info.gps_lat, uploaded_by_id=actor.id,
+    ).on_conflict_do_nothing().returning(Photo))
+    if photo is None:
         return session.get(Photo, sha256), False
     _refresh_linked(session, sha256, limits)
     audit.record(session, actor, "photo.upload", "photo", sha256, device_id=device_id,
