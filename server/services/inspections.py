@@ -36,17 +36,19 @@ def content_digest(data):
 
 
 def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_id=None,
-                      revision_of=None, reason=""):
+                      revision_of=None, reason="", visible_premises=None):
     """Store a submitted inspection; return (inspection, "created" | "duplicate").
 
     The same client UUID with the same content is a duplicate (nothing stored again); with
-    other content it is a conflict carrying the stored record.
+    other content it is a conflict carrying the stored record. visible_premises: premises by
+    id already read through the actor's scope (a push batch reads them once).
     """
     existing = session.scalar(select(Inspection).where(Inspection.client_uuid == data["client_uuid"]))
     digest = content_digest(data)
     if existing is not None:
         return _replayed(session, actor, existing, digest)
-    premises = get_premises(session, actor, data["premises_id"])
+    premises = (visible_premises or {}).get(data["premises_id"]) \
+        or get_premises(session, actor, data["premises_id"])
     template = _template(session, data["template_id"], premises.category_code)
     inspectors = _inspectors(session, actor, data, premises)
     task = _task(session, actor, data.get("task_id"), premises, revision_of)

@@ -6,12 +6,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from server.errors import AppError, Conflict
-from server.models import ChecklistTemplate, Inspection, PushedRecord, RejectedRecord
+from server.models import ChecklistTemplate, Inspection, Premises, PushedRecord, RejectedRecord
 from server.schemas.inspections import CorrectionIn, InspectionIn
 from server.schemas.premises import UPDATE_OPTIONAL, PremisesUpdate
 from server.services import audit
 from server.services.inspections import correct_inspection, missing_photos, submit_inspection
-from server.services.premises import update_premises
+from server.services.premises import premises_query, update_premises
 from sync.protocol import RecordConflict, RecordRejected, push_batch
 
 
@@ -20,7 +20,7 @@ def push(session, actor, device, records, *, limits):
 
     # The session's identity map holds objects weakly: keep what the records share (the
     # templates and their items, the records already pushed) alive for the whole batch.
-    batch = _BatchCache(session, records)
+    batch = _BatchCache(session, actor, records)
 
     def apply_one(record):
         return apply_record(session, actor, device, record, limits, batch)
@@ -41,17 +41,22 @@ def push(session, actor, device, records, *, limits):
 class _BatchCache:
     """What the records of one batch share, loaded once and kept alive until it is answered."""
 
-    def __init__(self, session, records):
+    def __init__(self, session, actor, records):
         datas = [r["data"] for r in records if isinstance(r, dict) and isinstance(r.get("data"), dict)]
-        template_ids = {d.get("template_id") for d in datas} - {None}
-        uuids = {r.get("client_uuid") for r in records if isinstance(r, dict)}
-        template_ids = [t for t in template_ids if isinstance(t, int)]
-        uuids = [u for u in uuids if isinstance(u, str)]
+        template_ids = sorted({d.get("template_id") for d in datas
+                               if isinstance(d.get("template_id"), int)})
+        premises_ids = sorted({d.get("premises_id") for d in datas
+                               if isinstance(d.get("premises_id"), int)})
+        uuids = sorted({r.get("client_uuid") for r in records
+                        if isinstance(r, dict) and isinstance(r.get("client_uuid"), str)})
         self.templates = session.scalars(
             select(ChecklistTemplate).options(selectinload(ChecklistTemplate.items))
             .where(ChecklistTemplate.id.in_(template_ids))).all() if template_ids else []
         self.pushed = {p.client_uuid: p for p in session.scalars(
             select(PushedRecord).where(PushedRecord.client_uuid.in_(uuids)))} if uuids else {}
+        # Read through the actor's scope, as get_premises does: what is not here is not visible.
+        self.premises = {p.id: p for p in session.scalars(
+            premises_query(actor).where(Premises.id.in_(premises_ids)))} if premises_ids else {}
 
 
 def apply_record(session, actor, device, record, limits, batch=None):
@@ -66,7 +71,7 @@ def apply_record(session, actor, device, record, limits, batch=None):
         return _replay(session, actor, prior, digest)
     try:
         with session.begin_nested():
-            status, stored = _apply(session, actor, device, kind, record, limits)
+            status, stored = _apply(session, actor, device, kind, record, limits, batch)
             pushed = PushedRecord(client_uuid=uuid, record_type=kind, user_id=actor.id,
                                   device_id=device.id if device else None,
                                   content_hash=digest, server_id=stored.id)
@@ -92,7 +97,7 @@ def _replay(session, actor, prior, digest):
     raise RecordConflict("uuid_conflict", "This client UUID was already pushed with other content.")
 
 
-def _apply(session, actor, device, kind, record, limits):
+def _apply(session, actor, device, kind, record, limits, batch=None):
     device_uid = device.device_uid if device else None
     data = dict(record["data"])
     try:
@@ -106,8 +111,9 @@ def _apply(session, actor, device, kind, record, limits):
                 raise RecordRejected("uuid_mismatch", "data.client_uuid differs from the record's.",
                                      {"client_uuid": ["must equal the envelope's client_uuid"]})
             if kind == "inspection":
-                inspection, status = submit_inspection(session, actor, loaded, limits=limits,
-                                                       device_id=device_uid)
+                inspection, status = submit_inspection(
+                    session, actor, loaded, limits=limits, device_id=device_uid,
+                    visible_premises=batch.premises if batch is not None else None)
             else:
                 if not isinstance(corrects_id, int):
                     raise RecordRejected("validation_failed", "Name the inspection corrected.",
@@ -123,6 +129,8 @@ def _apply(session, actor, device, kind, record, limits):
                                  {"premises_id": ["an id is required"]})
         changes = PremisesUpdate(partial=UPDATE_OPTIONAL).load(data)
         base_version = changes.pop("base_version")
+        if batch is not None:
+            batch.premises.pop(premises_id, None)  # it may leave the scope: read it again
         premises = update_premises(session, actor, premises_id, changes,
                                    base_version=base_version, device_id=device_uid)
         return "created", premises

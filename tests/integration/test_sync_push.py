@@ -215,3 +215,24 @@ def test_push_answers_which_photos_the_server_still_lacks(client, db_session, fi
     assert client.put(f"/api/v1/photos/{sha}", data=photo, headers=headers).status_code == 201
     [again] = push(client, headers, [record]).get_json()["results"]
     assert again["status"] == "duplicate" and "photos_missing" not in again
+
+
+def test_a_premises_cannot_be_moved_out_of_scope_and_the_batch_goes_on(client, db_session,
+                                                                        field):
+    from geoalchemy2.shape import to_shape
+
+    grid, _, premises, foreign = field
+    admin = make_user(db_session, "admin", "admin2")
+    chief = make_user(db_session, "supervisor", "chief")
+    assign(db_session, admin, chief, grid.cells["D1"])  # the district: may move premises in it
+    headers = device_headers(client, username="chief", device_uid="term-chief")
+    elsewhere = to_shape(foreign.location)  # in the other district
+    moved = {"type": "premises_update", "client_uuid": "move-1",
+             "data": {"premises_id": premises.id, "base_version": 1,
+                      "lon": elsewhere.x, "lat": elsewhere.y}}
+    inspection = as_record(inspection_data(db_session, premises))
+    first, second = push(client, headers, [moved, inspection]).get_json()["results"]
+    assert first["status"] == "rejected" and first["code"] == "location_out_of_scope"
+    assert second["status"] == "created", second
+    db_session.expire_all()
+    assert db_session.get(Premises, premises.id).version == 1
