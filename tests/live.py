@@ -199,3 +199,32 @@ def prepared_database(tmp_dir, prepare):
             prepare(db.session)
         db.engine.dispose()
     return url, app
+
+
+@contextmanager
+def concurrent_sessions(tmp_dir, count):
+    """Yield count sessions, each on its own connection, to a fresh PostgreSQL database.
+
+    For tests of what concurrent transactions see of each other; skipped on SQLite, which
+    lets one transaction write at a time.
+    """
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from server.extensions import db
+
+    if not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        pytest.skip("SQLite lets one transaction write at a time")
+    _, app = prepared_database(tmp_dir, lambda session: None)
+    with app.app_context():
+        engine = db.engine
+        sessions = [Session(bind=engine) for _ in range(count)]
+        for session in sessions:
+            session.execute(text("SET lock_timeout = '3s'"))  # a wait is a failure, not a hang
+        try:
+            yield sessions
+        finally:
+            for session in sessions:
+                session.close()
+            engine.dispose()

@@ -1,7 +1,5 @@
 """The audit trail: every state change is a link in a hash chain that `flask audit verify` checks."""
 
-import os
-
 import pytest
 from sqlalchemy import text
 
@@ -93,30 +91,16 @@ def test_an_event_of_a_rolled_back_savepoint_never_enters_the_chain(app, runner,
 
 def test_the_chain_head_is_locked_only_while_committing(tmp_path):
     """A transaction that recorded an event does not make another one wait for it."""
-    from sqlalchemy.orm import Session
-
-    from server.extensions import db
     from server.services import audit
-    from tests.live import prepared_database
+    from tests.live import concurrent_sessions
 
-    if not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
-        pytest.skip("SQLite lets one transaction write at a time")
-    _, app = prepared_database(tmp_path, lambda session: None)
-    with app.app_context():
-        engine = db.engine
-        slow, quick = Session(bind=engine), Session(bind=engine)
-        try:
-            audit.record(slow, None, "test.slow", "test", 1)
-            slow.flush()
-            quick.execute(text("SET lock_timeout = '3s'"))
-            audit.record(quick, None, "test.quick", "test", 2)
-            quick.commit()  # fails with a lock timeout if the slow one held the head
-            slow.commit()
-            checked, broken = audit.verify_chain(quick)
-            order = [e.action for e in quick.query(AuditEvent).order_by(AuditEvent.id)]
-        finally:
-            slow.close()
-            quick.close()
-            engine.dispose()
+    with concurrent_sessions(tmp_path, 2) as (slow, quick):
+        audit.record(slow, None, "test.slow", "test", 1)
+        slow.flush()
+        audit.record(quick, None, "test.quick", "test", 2)
+        quick.commit()  # fails with a lock timeout if the slow one held the head
+        slow.commit()
+        checked, broken = audit.verify_chain(quick)
+        order = [e.action for e in quick.query(AuditEvent).order_by(AuditEvent.id)]
     assert (checked, broken) == (2, None)
     assert order == ["test.quick", "test.slow"]

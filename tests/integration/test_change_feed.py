@@ -1,42 +1,27 @@
 """The change feed is numbered in commit order: a reader never skips a late commit."""
 
-import os
-
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from server.models import ChangeEvent
 from server.services.changes import emit, feed_head
 
 
 def test_an_event_committed_late_is_numbered_after_what_readers_have_seen(tmp_path):
-    from server.extensions import db
-    from tests.live import prepared_database
+    from tests.live import concurrent_sessions
 
-    if not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
-        pytest.skip("SQLite lets one transaction write at a time")
-    _, app = prepared_database(tmp_path, lambda session: None)
-    with app.app_context():
-        engine = db.engine
-        slow, quick, reader = (Session(bind=engine) for _ in range(3))
-        try:
-            emit(slow, "premises", 1)  # a long push: written first, committed last
-            slow.flush()
-            quick.execute(text("SET lock_timeout = '3s'"))
-            emit(quick, "premises", 2)
-            quick.commit()
-            seen_up_to = feed_head(reader)
-            seen = reader.scalars(select(ChangeEvent.entity_id)
-                                  .where(ChangeEvent.seq <= seen_up_to)).all()
-            reader.commit()
-            slow.commit()
-            later = reader.scalars(select(ChangeEvent.entity_id)
-                                   .where(ChangeEvent.seq > seen_up_to)).all()
-        finally:
-            for session in (slow, quick, reader):
-                session.close()
-            engine.dispose()
+    with concurrent_sessions(tmp_path, 3) as (slow, quick, reader):
+        emit(slow, "premises", 1)  # a long push: written first, committed last
+        slow.flush()
+        emit(quick, "premises", 2)
+        quick.commit()
+        seen_up_to = feed_head(reader)
+        seen = reader.scalars(select(ChangeEvent.entity_id)
+                              .where(ChangeEvent.seq <= seen_up_to)).all()
+        reader.commit()
+        slow.commit()
+        later = reader.scalars(select(ChangeEvent.entity_id)
+                               .where(ChangeEvent.seq > seen_up_to)).all()
     assert seen == ["2"]
     assert later == ["1"]  # a pull from seen_up_to still gets it
 
