@@ -62,7 +62,8 @@ def _real(session):
 
 @event.listens_for(Session, "before_commit")
 def _seal_before_commit(session):
-    if not session.in_nested_transaction():
+    if not session.in_nested_transaction() and session.info.get(PENDING):
+        session.flush()  # write everything else first: the head locks are held only for this
         seal(session)
 
 
@@ -71,11 +72,16 @@ def _drop_rolled_back(session, previous_transaction):
     pending = session.info.get(PENDING)
     if not pending:
         return
-    if not previous_transaction.nested:
+    # A failed flush rolls back an inner subtransaction; what the database undoes is up to
+    # the first savepoint (or the whole transaction) above it.
+    undone = previous_transaction
+    while not undone.nested and undone.parent is not None:
+        undone = undone.parent
+    if undone.parent is None:
         session.info.pop(PENDING, None)
         return
     session.info[PENDING] = [(name, row, savepoint) for name, row, savepoint in pending
-                             if not _inside(savepoint, previous_transaction)]
+                             if not _inside(savepoint, undone)]
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -104,3 +104,33 @@ def test_the_chain_head_is_locked_only_while_committing(tmp_path):
         order = [e.action for e in quick.query(AuditEvent).order_by(AuditEvent.id)]
     assert (checked, broken) == (2, None)
     assert order == ["test.quick", "test.slow"]
+
+
+def test_a_failed_insert_in_a_savepoint_drops_only_that_savepoints_events(app, runner, db_session):
+    """A caught IntegrityError (a replay racing its original) keeps the batch's other events."""
+    from sqlalchemy.exc import IntegrityError
+
+    from server.db import transaction
+    from server.extensions import db
+    from server.models import PushedRecord
+    from server.services import audit
+
+    owner = make_user(db_session, "coordinator", "owner")
+    db_session.add(PushedRecord(client_uuid="taken", record_type="inspection", user_id=owner.id,
+                                content_hash="0" * 64))
+    db_session.flush()
+    with app.app_context():
+        with transaction():
+            audit.record(db.session, None, "test.before", "test", 1)
+            with db.session.begin_nested():
+                audit.record(db.session, None, "test.released", "test", 2)
+            with pytest.raises(IntegrityError):
+                with db.session.begin_nested():
+                    audit.record(db.session, None, "test.failed", "test", 3)
+                    db.session.add(PushedRecord(client_uuid="taken", record_type="inspection",
+                                                user_id=owner.id, content_hash="1" * 64))
+                    db.session.flush()
+            audit.record(db.session, None, "test.after", "test", 4)
+    assert [a for a in actions(db_session) if a.startswith("test.")] == [
+        "test.before", "test.released", "test.after"]
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
