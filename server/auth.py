@@ -25,14 +25,17 @@ def current_token():
     if "grid.api_token" not in request.environ:
         token = bearer_token()
         if token and token.startswith(DEVICE_TOKEN_PREFIX):
-            device = authenticate_device(db.session, token)
-            if touch(db.session, device):  # at most every few minutes: commit it on its own,
-                with transaction():          # so it holds even when the request then fails
-                    pass
+            # Its own transaction, ended here: the last-seen time (written every few minutes)
+            # holds even if the request fails, and on SQLite, where every transaction takes
+            # the write lock, no lock is held while a photo's bytes come in.
+            with transaction():
+                device = authenticate_device(db.session, token)
+                touch(db.session, device)
             request.environ["grid.device"] = device
             request.environ["grid.api_token"] = device
         else:
-            request.environ["grid.api_token"] = authenticate_token(db.session, token)
+            with transaction():
+                request.environ["grid.api_token"] = authenticate_token(db.session, token)
     return request.environ["grid.api_token"]
 
 

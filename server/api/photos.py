@@ -90,7 +90,8 @@ def photo_facts(sha256):
 @blp.response(200, description="The image bytes (JPEG for thumb and public)")
 def photo_bytes(sha256, kind):
     """Return the original, the thumbnail or the public copy (no EXIF GPS) of a photo."""
-    photo = get_photo(db.session, current_user(), sha256)
+    with transaction():  # ended before the image work below (SQLite: it holds the write lock)
+        photo = get_photo(db.session, current_user(), sha256)
     store = photo_store()
     try:
         if kind == "original":

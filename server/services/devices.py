@@ -54,16 +54,11 @@ def authenticate_device(session, token):
 
 
 def touch(session, device):
-    """Note that the device was seen, at most every few minutes (no write per request).
-
-    Return True when it wrote something (the caller commits).
-    """
+    """Note that the device was seen, at most every few minutes (no write per request)."""
     now = utcnow()
     if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
         device.last_seen_at = now
         session.flush()
-        return True
-    return False
 
 
 def devices_query(actor):

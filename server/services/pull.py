@@ -95,6 +95,9 @@ def pull(session, user, *, cursor, known_scope=None, limit=200):
     events = session.scalars(_visible_events(user, cells)
                              .where(ChangeEvent.seq > position, ChangeEvent.seq <= head)
                              .order_by(ChangeEvent.seq).limit(limit + 1)).all()
+    if position < feed_floor(session):  # pruned while this pull read: some may be gone
+        raise CursorGone("The changes since this cursor were pruned from the server; resync "
+                         "from the start.", details={"cursor": None})
     has_more = len(events) > limit
     events = events[:limit]
     # Without more to read, move past invisible events too, so they are not read again.

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 import time_machine
 
 from server.models import ApiToken, LoginThrottle
@@ -87,3 +88,22 @@ def test_malformed_sign_in_body_is_a_422_naming_the_field(client, db_session):
     assert body["code"] == "validation_failed"
     assert "password" in str(body["details"])
     assert db_session.query(LoginThrottle).count() == 0
+
+
+@pytest.mark.parametrize("kind", ["api", "device"])
+def test_authenticating_leaves_no_transaction_open(app, client, db_session, kind):
+    """On SQLite every transaction holds the write lock: none may stay open while a photo's
+    bytes are read from a slow network."""
+    from server.auth import current_user
+    from server.extensions import db
+
+    user = make_user(db_session, "coordinator", "slowlink")
+    if kind == "api":
+        headers = auth_headers(db_session, user)
+    else:
+        token = client.post("/api/v1/devices/", json={
+            "username": "slowlink", "password": PASSWORD, "device_uid": "term-slow"}).get_json()
+        headers = {"Authorization": f"Bearer {token['device_token']}"}
+    with app.test_request_context("/api/v1/photos/x", headers=headers):
+        assert current_user().id == user.id
+        assert not db.session().in_transaction()

@@ -297,3 +297,26 @@ def test_a_bad_prune_age_is_refused_and_prunes_nothing(runner, db_session, field
     result = runner.invoke(args=["sync", "prune", "--older-than-days", days])
     assert result.exit_code == 2 and "--older-than-days" in result.output
     assert db_session.query(ChangeEvent).count() == before
+
+
+def test_a_prune_landing_while_a_pull_reads_still_asks_for_a_resync(client, db_session, field,
+                                                                    runner, monkeypatch):
+    from server.services import pull as pull_service
+
+    headers = auth_headers(db_session, field["wang"])
+    _, old = pull_all(client, headers, limit=100)
+    update_premises(db_session, field["admin"], field["mine"].id, {"contact_phone": "1"},
+                    base_version=1)
+    with time_machine.travel(date.today() + timedelta(days=91)):
+        headers = auth_headers(db_session, field["wang"])
+        assert runner.invoke(args=["sync", "prune"]).exit_code == 0
+        real, calls = pull_service.feed_floor, []
+
+        def floor_read_before_the_prune_committed(session):
+            calls.append(session)
+            return 0 if len(calls) == 1 else real(session)
+
+        monkeypatch.setattr(pull_service, "feed_floor", floor_read_before_the_prune_committed)
+        response = pull(client, headers, old["next_cursor"], old["scope"])
+    assert len(calls) == 2
+    assert response.status_code == 410, response.get_json()
