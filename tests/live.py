@@ -202,8 +202,9 @@ def prepared_database(tmp_dir, prepare):
 
 
 @contextmanager
-def concurrent_sessions(tmp_dir, count):
-    """Yield count sessions, each on its own connection, to a fresh PostgreSQL database.
+def concurrent_sessions(tmp_dir, count, prepare=None):
+    """Yield count sessions, each on its own connection, to a fresh PostgreSQL database
+    (prepare(session) runs first, committed).
 
     For tests of what concurrent transactions see of each other; skipped on SQLite, which
     lets one transaction write at a time.
@@ -216,7 +217,7 @@ def concurrent_sessions(tmp_dir, count):
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
         pytest.skip("SQLite lets one transaction write at a time")
-    _, app = prepared_database(tmp_dir, lambda session: None)
+    _, app = prepared_database(tmp_dir, prepare or (lambda session: None))
     with app.app_context():
         engine = db.engine
         sessions = [Session(bind=engine) for _ in range(count)]

@@ -23,6 +23,7 @@ from server.services import audit
 from server.services import changes as feed
 from server.services.checklists import applicable_items
 from server.services.evidence import EvidenceLimits, evaluate
+from server.services.photos import lock_photos
 from server.services.premises import get_premises
 from server.services.scope import cell_scope_clause
 from server.services.tasks import covers, get_task
@@ -69,6 +70,7 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
         photos=[InspectionPhoto(sha256=sha256, item_code=item_code) for sha256, item_code in refs],
     )
     # The evidence flags are worked out before the row is written: one INSERT, no UPDATE.
+    lock_photos(session, [sha256 for sha256, _ in refs])  # an upload of one waits, or we wait
     held = _held_photos(session, {sha256 for sha256, _ in refs})
     set_evidence(inspection, to_shape(premises.location), held, limits)
     try:

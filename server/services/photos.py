@@ -2,7 +2,7 @@
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
@@ -43,6 +43,7 @@ def upload_photo(session, store, actor, sha256, data, *, max_bytes, max_pixels, 
     except ImageRejected as error:
         raise AppError(error.message, code=error.code, status=422) from error
     info = stored.info
+    lock_photos(session, [sha256])
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     # One statement: a photo recorded before (or a moment ago on another connection) is kept.
@@ -59,16 +60,32 @@ def upload_photo(session, store, actor, sha256, data, *, max_bytes, max_pixels, 
     return photo, True
 
 
+def lock_photos(session, hashes):
+    """Serialise, until commit, with the other transactions about these photos.
+
+    A record naming a photo and the upload of that photo may run at the same moment: without
+    this, each reads before the other commits, the record keeps "photo missing" and its
+    terminal is never told otherwise. PostgreSQL advisory locks, taken in one order;
+    SQLite runs one writing transaction at a time anyway.
+    """
+    if not hashes or session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({int(sha256[:15], 16) for sha256 in hashes})  # 60 bits: a bigint
+    session.execute(select(*[func.pg_advisory_xact_lock(key) for key in keys]))
+
+
 def _refresh_linked(session, sha256, limits):
     """Recompute the evidence of the inspections naming this photo, and tell their senders."""
     from geoalchemy2.shape import to_shape
 
     from server.services.inspections import set_evidence
 
+    # Locked: two photos of one inspection arriving together each see the other's.
     inspections = session.scalars(
         select(Inspection).join(InspectionPhoto, InspectionPhoto.inspection_id == Inspection.id)
         .where(InspectionPhoto.sha256 == sha256)
-        .options(joinedload(Inspection.premises))).unique().all()
+        .options(joinedload(Inspection.premises)).order_by(Inspection.id)
+        .with_for_update(of=Inspection).execution_options(populate_existing=True)).unique().all()
     if not inspections:
         return
     held = {}  # inspection id -> the photos of it the server holds, this one included

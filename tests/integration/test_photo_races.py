@@ -1,0 +1,132 @@
+"""A record and its photos arriving at the same moment on different connections (PostgreSQL).
+
+Whatever the order the two commit in, the record ends up complete, its evidence counts the
+photo, and its terminal is told on its next pull.
+"""
+
+import threading
+import time
+
+from sqlalchemy import select
+
+from server.models import ChangeEvent, Inspection, User
+from server.services.evidence import EvidenceLimits
+from server.services.inspections import missing_photos, submit_inspection
+from server.services.photos import upload_photo
+from tests.factories import (
+    assign,
+    inspection_data,
+    jpeg_bytes,
+    load_checklists,
+    make_grid,
+    make_premises,
+    make_user,
+)
+from tests.live import concurrent_sessions
+
+LIMITS = {"max_bytes": 10_000_000, "max_pixels": 50_000_000, "limits": EvidenceLimits()}
+EXIF_FAR_IN_THE_PAST = {0x9003: "2001:01:01 08:00:00"}  # DateTimeOriginal: an old photo
+
+
+def world(session):
+    grid = make_grid(session)
+    admin = make_user(session, "admin")
+    wang = make_user(session, "coordinator", "wang")
+    assign(session, admin, wang, grid.cells["D1001001"])
+    load_checklists(session)
+    make_premises(session, admin, grid.cells["D1001001"])
+
+
+def old_photo():
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8769).update(EXIF_FAR_IN_THE_PAST)
+    return jpeg_bytes(5, size=(80, 60), exif=exif.tobytes())
+
+
+def far_away_photo():
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (10.0, 0.0, 0.0), 3: "E", 4: (100.0, 0.0, 0.0)})
+    return jpeg_bytes(6, size=(80, 60), exif=exif.tobytes())
+
+
+def in_background(work):
+    """Run work() in a thread; return (thread, outcome list)."""
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(work())
+        except Exception as error:  # noqa: BLE001 - reported by the test
+            outcome.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def photo_store(tmp_path):
+    from server.photos import FilesystemPhotoStore
+
+    return FilesystemPhotoStore(tmp_path / "photos")
+
+
+def test_a_photo_uploaded_while_its_record_is_being_pushed(tmp_path):
+    import hashlib
+
+    from server.models import Premises
+
+    data = old_photo()
+    sha = hashlib.sha256(data).hexdigest()
+    with concurrent_sessions(tmp_path, 3, prepare=world) as (pusher, uploader, reader):
+        wang = pusher.scalar(select(User).where(User.username == "wang"))
+        premises = pusher.scalar(select(Premises))
+        record = inspection_data(pusher, premises, photos=[sha])
+        inspection, _ = submit_inspection(pusher, wang, record)
+        pusher.flush()  # written, not committed: the push is still going
+        uploading, outcome = in_background(lambda: (
+            upload_photo(uploader, photo_store(tmp_path),
+                         uploader.get(User, wang.id), sha, data, **LIMITS),
+            uploader.commit()))
+        time.sleep(0.5)  # the upload gets as far as it can
+        pusher.commit()
+        uploading.join(10)
+        assert not isinstance(outcome[0], Exception), outcome
+        stored = reader.get(Inspection, inspection.id)
+        assert missing_photos(reader, stored) == []
+        assert "photo_time_mismatch" in {flag["code"] for flag in stored.evidence_flags}
+        told = reader.scalars(select(ChangeEvent.entity_id).where(
+            ChangeEvent.entity_type == "inspection_status")).all()
+        assert told == [str(inspection.id)]
+
+
+def test_two_photos_of_one_record_uploaded_together_are_both_counted(tmp_path):
+    import hashlib
+
+    from server.models import Premises
+
+    first, second = old_photo(), far_away_photo()
+    shas = [hashlib.sha256(photo).hexdigest() for photo in (first, second)]
+    with concurrent_sessions(tmp_path, 3, prepare=world) as (one, other, reader):
+        wang = one.scalar(select(User).where(User.username == "wang"))
+        premises = one.scalar(select(Premises))
+        inspection, _ = submit_inspection(one, wang, inspection_data(one, premises, photos=shas))
+        one.commit()
+        upload_photo(one, photo_store(tmp_path), wang, shas[0], first, **LIMITS)
+        one.flush()  # the first upload is still going
+        uploading, outcome = in_background(lambda: (
+            upload_photo(other, photo_store(tmp_path), other.get(User, wang.id), shas[1],
+                         second, **LIMITS),
+            other.commit()))
+        time.sleep(0.5)
+        one.commit()
+        uploading.join(10)
+        assert not isinstance(outcome[0], Exception), outcome
+        stored = reader.get(Inspection, inspection.id)
+        # Each photo's finding is kept, whichever upload wrote the flags last.
+        assert {"photo_time_mismatch", "photo_far_from_premises"} <= {
+            flag["code"] for flag in stored.evidence_flags}
+        assert missing_photos(reader, stored) == []
