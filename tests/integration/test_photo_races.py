@@ -68,6 +68,19 @@ def in_background(work):
     return thread, outcome
 
 
+def blocked_or_done(observer, thread, seconds=10):
+    """Wait until the thread's transaction waits on a lock, or the thread has finished."""
+    from sqlalchemy import text
+
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        thread.join(0.02)
+        if not thread.is_alive() or observer.scalar(waiting):
+            break
+    observer.commit()
+
+
 def photo_store(tmp_path):
     from server.photos import FilesystemPhotoStore
 
@@ -91,7 +104,7 @@ def test_a_photo_uploaded_while_its_record_is_being_pushed(tmp_path):
             upload_photo(uploader, photo_store(tmp_path),
                          uploader.get(User, wang.id), sha, data, **LIMITS),
             uploader.commit()))
-        time.sleep(0.5)  # the upload gets as far as it can
+        blocked_or_done(reader, uploading)  # the upload gets as far as it can
         pusher.commit()
         uploading.join(10)
         assert not isinstance(outcome[0], Exception), outcome
@@ -121,7 +134,7 @@ def test_two_photos_of_one_record_uploaded_together_are_both_counted(tmp_path):
             upload_photo(other, photo_store(tmp_path), other.get(User, wang.id), shas[1],
                          second, **LIMITS),
             other.commit()))
-        time.sleep(0.5)
+        blocked_or_done(reader, uploading)
         one.commit()
         uploading.join(10)
         assert not isinstance(outcome[0], Exception), outcome
