@@ -18,8 +18,8 @@ from sync.protocol import RecordConflict, RecordRejected, push_batch
 def push(session, actor, device, records, *, limits):
     """Answer every record of a batch: created | duplicate | rejected | conflict."""
 
-    # The session's identity map holds objects weakly: keep what the records share (the
-    # templates and their items, the records already pushed) alive for the whole batch.
+    # Read once what the records share (templates with their items, earlier pushes, premises
+    # in scope) and keep it alive for the whole batch: the session holds objects only weakly.
     batch = _BatchCache(session, actor, records)
 
     def apply_one(record):
@@ -59,14 +59,11 @@ class _BatchCache:
             premises_query(actor).where(Premises.id.in_(premises_ids)))} if premises_ids else {}
 
 
-def apply_record(session, actor, device, record, limits, batch=None):
+def apply_record(session, actor, device, record, limits, batch):
     """Apply one record once; a replay answers duplicate, other content under its UUID conflict."""
     uuid, kind = record["client_uuid"], record["type"]
     digest = audit.digest({"type": kind, "data": record["data"]})
-    if batch is not None:
-        prior = batch.pushed.get(uuid)
-    else:
-        prior = session.scalar(select(PushedRecord).where(PushedRecord.client_uuid == uuid))
+    prior = batch.pushed.get(uuid)
     if prior is not None:
         return _replay(session, actor, prior, digest)
     try:
@@ -82,8 +79,7 @@ def apply_record(session, actor, device, record, limits, batch=None):
         if prior is None:
             raise
         return _replay(session, actor, prior, digest)
-    if batch is not None:
-        batch.pushed[uuid] = pushed
+    batch.pushed[uuid] = pushed
     missing = missing_photos(session, stored) if isinstance(stored, Inspection) else []
     return status, stored.id, missing
 
@@ -97,7 +93,7 @@ def _replay(session, actor, prior, digest):
     raise RecordConflict("uuid_conflict", "This client UUID was already pushed with other content.")
 
 
-def _apply(session, actor, device, kind, record, limits, batch=None):
+def _apply(session, actor, device, kind, record, limits, batch):
     device_uid = device.device_uid if device else None
     data = dict(record["data"])
     try:
@@ -113,7 +109,7 @@ def _apply(session, actor, device, kind, record, limits, batch=None):
             if kind == "inspection":
                 inspection, status = submit_inspection(
                     session, actor, loaded, limits=limits, device_id=device_uid,
-                    visible_premises=batch.premises if batch is not None else None)
+                    visible_premises=batch.premises)
             else:
                 if not isinstance(corrects_id, int):
                     raise RecordRejected("validation_failed", "Name the inspection corrected.",
@@ -129,8 +125,7 @@ def _apply(session, actor, device, kind, record, limits, batch=None):
                                  {"premises_id": ["an id is required"]})
         changes = PremisesUpdate(partial=UPDATE_OPTIONAL).load(data)
         base_version = changes.pop("base_version")
-        if batch is not None:
-            batch.premises.pop(premises_id, None)  # it may leave the scope: read it again
+        batch.premises.pop(premises_id, None)  # it may leave the scope: read it again
         premises = update_premises(session, actor, premises_id, changes,
                                    base_version=base_version, device_id=device_uid)
         return "created", premises
