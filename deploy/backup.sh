@@ -40,83 +40,12 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-# Read KEY=value lines of a systemd EnvironmentFile without executing it.
-load_env_file() {
-    local line key value
-    while IFS= read -r line || [[ -n $line ]]; do
-        line=${line%$'\r'}
-        [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
-        [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
-        key=${BASH_REMATCH[2]}
-        value=${BASH_REMATCH[3]}
-        if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
-        [[ -v $key ]] || export "$key=$value"
-    done <"$1"
-}
-
-if [[ -r $ENV_FILE ]]; then
-    load_env_file "$ENV_FILE"
-elif [[ $ENV_FILE_GIVEN == 1 ]]; then
-    die "cannot read $ENV_FILE"
-fi
-
-GRID_VAR_DIR=${GRID_VAR_DIR:-/var/lib/grid-inspection}
-PHOTO_DIR=${PHOTO_DIR:-$GRID_VAR_DIR/photos}
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
+read_settings "$ENV_FILE" "$ENV_FILE_GIVEN"
 BACKUP_DIR=${OPT_DEST:-${BACKUP_DIR:-/var/backups/grid-inspection}}
 KEEP_DAYS=${OPT_KEEP:-${BACKUP_KEEP_DAYS:-14}}
-DATABASE_URL=${DATABASE_URL:-}
 [[ $KEEP_DAYS =~ ^[0-9]+$ ]] || die "--keep-days must be a whole number: $KEEP_DAYS"
 [[ $BACKUP_DIR != *[\'\"]* ]] || die "backup directory must not contain quotes: $BACKUP_DIR"
-
-# The app's Python has the same stdlib; fall back to the system one.
-# sqlite3 CLI if installed, else Python's sqlite3 module (SQLITE3=none forces Python).
-SQLITE3=${SQLITE3:-sqlite3}
-PYTHON=${PYTHON:-/opt/grid-inspection/.venv/bin/python}
-[[ -x $PYTHON ]] || PYTHON=$(command -v python3 || true)
-
-# Connection settings for pg_dump/psql from DATABASE_URL, as libpq environment variables
-# (a password on a command line would be visible in `ps`).
-export_pg_env() {
-    [[ -n $PYTHON ]] || die "python3 is needed to parse DATABASE_URL"
-    eval "$("$PYTHON" - <<'PY'
-import os, shlex, sys
-from urllib.parse import urlsplit, unquote, parse_qs
-u = urlsplit(os.environ["DATABASE_URL"])
-out = {}
-if u.hostname: out["PGHOST"] = u.hostname
-if u.port: out["PGPORT"] = str(u.port)
-if u.username: out["PGUSER"] = unquote(u.username)
-if u.password is not None: out["PGPASSWORD"] = unquote(u.password)
-db = unquote(u.path.lstrip("/"))
-if not db: sys.exit("DATABASE_URL has no database name")
-out["PGDATABASE"] = db
-q = parse_qs(u.query)
-for key, env in (("host", "PGHOST"), ("port", "PGPORT"), ("sslmode", "PGSSLMODE")):
-    if key in q: out[env] = q[key][-1]
-for k, v in out.items():
-    print(f"export {k}={shlex.quote(v)}")
-PY
-)"
-}
-
-# SQLite file from DATABASE_URL (sqlite:////abs/path) or the app's default.
-sqlite_path() {
-    local path
-    if [[ -z $DATABASE_URL ]]; then
-        path=$GRID_VAR_DIR/grid.sqlite3
-    else
-        path=${DATABASE_URL#sqlite*:///}
-        path=${path%%\?*}
-    fi
-    [[ $path == /* ]] || die "use an absolute SQLite path in DATABASE_URL (sqlite:////path): $DATABASE_URL"
-    printf '%s\n' "$path"
-}
-
-case $DATABASE_URL in
-    ''|sqlite*) KIND=sqlite ;;
-    postgresql*|postgres:*) KIND=postgresql ;;
-    *) die "unsupported DATABASE_URL scheme: ${DATABASE_URL%%:*}" ;;
-esac
 
 umask 077
 mkdir -p "$BACKUP_DIR"
