@@ -6,11 +6,11 @@ FLASK := $(VENV)/bin/flask --app server
 PORT ?= 5000
 HOST ?= 127.0.0.1
 RUN_PACKAGES := python3-venv libsqlite3-mod-spatialite
-TEST_PACKAGES := $(RUN_PACKAGES) postgresql postgresql-15-postgis-3 chromium fonts-noto-cjk
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql postgresql-15-postgis-3 chromium fonts-noto-cjk faketime
 LEAFLET := server/web/static/vendor/leaflet/leaflet.js
 export SPATIALITE_LIBRARY_PATH := mod_spatialite
 
-.PHONY: setup setup-test system system-test run test test-unit test-sqlite test-postgis bench clean
+.PHONY: setup setup-test system system-test run test test-unit test-sqlite test-postgis test-clock bench clean
 
 define apt_install
 	@need=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
@@ -66,6 +66,17 @@ test-sqlite:
 
 test-postgis:
 	$(PY) -m tests.pgcluster $(PY) -m pytest tests/integration -q -p no:cacheprovider
+
+# The suite must pass at any hour and on any date: run the SQLite integration suite under
+# Debian's faketime at each of these instants (UTC; the clock ticks on from there, so 11:59
+# and 23:59:30 cross noon and midnight during the run). CLOCK="2027-01-01 00:30:00" for one.
+CLOCK ?= 2026-12-02 00:30:00|2026-12-02 11:59:00|2026-12-02 23:30:00|2026-12-02 23:59:30|2027-01-01 00:30:00|2028-02-29 12:00:00
+test-clock: setup-test
+	@IFS='|'; for at in $(CLOCK); do \
+	  echo "== faketime '$$at' (UTC)"; \
+	  TZ=UTC faketime "$$at" env -u DATABASE_URL $(PY) -m pytest tests/integration -q -p no:cacheprovider \
+	    || { echo "FAILED at $$at"; exit 1; }; \
+	done
 
 bench: setup-test
 	$(PY) bench/lookup.py

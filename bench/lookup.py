@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DISTRICTS = ROOT.parent / "shared" / "data" / "inner-mongolia-districts.geojson"
+DISTRICTS = ROOT / "tests" / "data" / "boundaries" / "inner-mongolia-districts.geojson"
 
 DATABASE_QUERY = text("""
     SELECT p.i, (

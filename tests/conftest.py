@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Test data lives in the repository (copied from ../shared/data, see data/ATTRIBUTION.md).
 TEST_DATA = Path(__file__).resolve().parent / "data"
+BOUNDARIES = TEST_DATA / "boundaries"
+PHOTOS = TEST_DATA / "photos"
 
 
 def pytest_collection_modifyitems(items):

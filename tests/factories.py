@@ -137,11 +137,11 @@ def jpeg_bytes(seed=0, size=(64, 48), exif=None):
 
 def make_wuhai_map(session, *, streets_per_district=0):
     """The three real Wuhai districts as an active map, optionally cut into streets."""
-    from tests.conftest import SHARED_DATA
+    from tests.conftest import BOUNDARIES
 
     grid_map = grid_service.create_map(session, jurisdiction_code="150300", name="乌海")
     grid_service.import_level(session, grid_map,
-                              (SHARED_DATA / "wuhai-districts.geojson").read_bytes(),
+                              (BOUNDARIES / "wuhai-districts.geojson").read_bytes(),
                               level="district", code_property="gb")
     if streets_per_district:
         for district in grid_map.cells.all():

@@ -6,10 +6,10 @@ from shapely.geometry import box
 
 from server.models import CellAssignment, GridCell, GridMap, User
 from server.services.passwords import verify_password
-from tests.conftest import SHARED_DATA
+from tests.conftest import BOUNDARIES
 from tests.factories import feature_collection
 
-WUHAI = str(SHARED_DATA / "wuhai-districts.geojson")
+WUHAI = str(BOUNDARIES / "wuhai-districts.geojson")
 
 
 def test_users_create_takes_the_password_from_stdin(runner, db_session):

@@ -40,9 +40,9 @@ def cell_count(db_session):
 
 
 def test_real_districts_import_with_chosen_properties(client, headers, draft, db_session):
-    from tests.conftest import SHARED_DATA
+    from tests.conftest import BOUNDARIES
 
-    body = (SHARED_DATA / WUHAI).read_bytes()
+    body = (BOUNDARIES / WUHAI).read_bytes()
     response = upload(client, headers, draft["id"], body, code_property="gb", name_property="name")
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["cell_count"] == 3
@@ -100,6 +100,8 @@ BAD_FILES = {
         "overlap"),
 }
 
+NOT_GEOJSON = {"malformed_json", "not_a_feature_collection"}
+
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_bad_file_is_refused_naming_the_problem_and_stores_nothing(case, client, headers, draft,
@@ -107,7 +109,9 @@ def test_bad_file_is_refused_naming_the_problem_and_stores_nothing(case, client,
     body, expected = BAD_FILES[case]
     before = cell_count(db_session)
     response = upload(client, headers, draft["id"], body)
-    assert 400 <= response.status_code < 500
+    # A file that is not a GeoJSON FeatureCollection is a bad request; a readable one with
+    # bad cells is unprocessable.
+    assert response.status_code == (400 if case in NOT_GEOJSON else 422)
     error = response.get_json()["error"]
     assert error["code"] == expected or expected in _error_codes(response), error
     assert cell_count(db_session) == before
@@ -153,10 +157,11 @@ def test_upload_over_the_size_limit_is_refused_with_413(client, app, headers, dr
 
 
 def test_importing_needs_the_admin_role(client, db_session, draft):
-    officer = make_user(db_session, "supervisor")
-    response = upload(client, auth_headers(db_session, officer), draft["id"],
+    supervisor = make_user(db_session, "supervisor")
+    response = upload(client, auth_headers(db_session, supervisor), draft["id"],
                       as_bytes(feature_collection(DISTRICTS)))
-    assert response.status_code in (403, 404)
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "role_required"
     assert cell_count(db_session) == 0
 
 

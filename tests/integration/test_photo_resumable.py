@@ -5,10 +5,10 @@ import hashlib
 import pytest
 
 from server.models import Photo
-from tests.conftest import SHARED_DATA
+from tests.conftest import PHOTOS
 from tests.factories import auth_headers, make_user
 
-HOPPER = (SHARED_DATA / "photos" / "hopper.jpg").read_bytes()
+HOPPER = (PHOTOS / "hopper.jpg").read_bytes()
 SHA = hashlib.sha256(HOPPER).hexdigest()
 
 

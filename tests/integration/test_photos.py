@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from server.models import AuditEvent, Photo
 from server.photos import FilesystemPhotoStore
-from tests.conftest import SHARED_DATA
+from tests.conftest import PHOTOS
 from tests.factories import (
     assign,
     auth_headers,
@@ -27,7 +27,6 @@ from tests.factories import (
     make_user,
 )
 
-PHOTOS = SHARED_DATA / "photos"
 CELL = "D1001001"
 OTHER_CELL = "D2001001"
 

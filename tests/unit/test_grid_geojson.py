@@ -7,7 +7,7 @@ import pytest
 
 from grid_maps import GeoJSONError, ValidationReport, read_feature_collection
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data" / "boundaries"
 
 SQUARE = [[[106.8, 39.6], [106.9, 39.6], [106.9, 39.7], [106.8, 39.7], [106.8, 39.6]]]
 

@@ -10,7 +10,7 @@ from shapely.geometry import box
 
 from grid_maps import CellIndex, cached_index, clear_index_cache, read_feature_collection
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data" / "boundaries"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from shapely.geometry import MultiPolygon, box
 
 from grid_maps import CellFeature, area_m2, read_feature_collection, subdivide, validate_cells
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data" / "boundaries"
 COUNTS = (2, 3, 5, 7)
 
 

@@ -10,7 +10,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from grid_maps import CellFeature, area_m2, read_feature_collection, subdivide, validate_cells
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data" / "boundaries"
 
 # Near Wuhai: one degree of longitude is about 86 km, of latitude about 111 km.
 X, Y = 106.8, 39.6

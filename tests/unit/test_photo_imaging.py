@@ -20,7 +20,7 @@ from server.photos.imaging import (
     process_image,
 )
 
-PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photos"
+PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
 GPS_IFD, EXIF_IFD = 0x8825, 0x8769
 
 

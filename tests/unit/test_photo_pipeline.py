@@ -10,7 +10,7 @@ from server.photos.imaging import ImageRejected
 from server.photos.pipeline import PhotoTooLarge, ingest_photo, open_derivative
 from server.photos.store import FilesystemPhotoStore, HashMismatch, sha256_hex
 
-PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photos"
+PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
 LIMITS = {"max_bytes": 1_000_000, "max_pixels": 1_000_000}
 HOPPER = (PHOTOS / "hopper.jpg").read_bytes()
 
