@@ -17,18 +17,14 @@ def create_app(config=None):
             raise RuntimeError("SECRET_KEY must be set when running on PostgreSQL")
         app.config["SECRET_KEY"] = _embedded_secret(Path(app.config["GRID_VAR_DIR"]))
 
-    from server.database_setup import configure_engine, engine_options
     from flask_smorest import Api
 
+    from server import db as database
     from server.extensions import db, migrate
 
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("sqlite"):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         Path(app.config["GRID_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(url))
-    db.init_app(app)
-    with app.app_context():
-        configure_engine(db.engine)
+    database.init_app(app)
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
     if app.config["PROXY_FIX_HOPS"]:
         # Behind nginx: take the client address and scheme from its X-Forwarded-* headers.

@@ -64,7 +64,7 @@ def db_session(request):
 
     from grid_maps import clear_index_cache
     from server.extensions import db
-    from server.services import commit_order
+    from server.db import commit_order
 
     with app.app_context():
         engines = db.engines

@@ -211,8 +211,9 @@ def concurrent_sessions(tmp_dir, count, prepare=None):
     """
     import pytest
     from sqlalchemy import text
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import sessionmaker
 
+    from server.db import commit_order
     from server.extensions import db
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
@@ -220,7 +221,9 @@ def concurrent_sessions(tmp_dir, count, prepare=None):
     _, app = prepared_database(tmp_dir, prepare or (lambda session: None))
     with app.app_context():
         engine = db.engine
-        sessions = [Session(bind=engine) for _ in range(count)]
+        factory = sessionmaker(bind=engine)
+        commit_order.install(factory)  # as create_app does for the app's own sessions
+        sessions = [factory() for _ in range(count)]
         for session in sessions:
             session.execute(text("SET lock_timeout = '3s'"))  # a wait is a failure, not a hang
         try:

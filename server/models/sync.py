@@ -47,7 +47,7 @@ class ChangeEvent(db.Model):
 
 class ChangeFeedHead(db.Model):
     """One row holding the feed's last sequence number; locked while a commit numbers its
-    events, so numbers follow commit order (see services.commit_order)."""
+    events, so numbers follow commit order (see server/db/commit_order.py)."""
 
     __tablename__ = "change_feed_head"
 

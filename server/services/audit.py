@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from server.models import AuditChainHead, AuditEvent
 from server.models._types import utcnow
-from server.services import commit_order
+from server.db import commit_order
 
 GENESIS = "0" * 64
 
@@ -62,8 +62,7 @@ def record(session, actor, action, entity_type, entity_id, *, before=None, after
     return event
 
 
-@commit_order.sealer("audit")
-def _link(session, events):
+def link_events(session, events):
     """Give each event its place after the chain's last one; the head stays locked to commit."""
     head = AuditChainHead.__table__
     last_id, last_hash = session.execute(

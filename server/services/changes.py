@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from server.models import ChangeEvent, ChangeFeedHead
 from server.models._types import utcnow
-from server.services import commit_order
+from server.db import commit_order
 
 
 def emit(session, entity_type, entity_id, op="upsert", *, cell_id=None, old_cell_id=None,
@@ -20,8 +20,7 @@ def emit(session, entity_type, entity_id, op="upsert", *, cell_id=None, old_cell
         at=utcnow()))
 
 
-@commit_order.sealer("feed")
-def _number(session, events):
+def number_events(session, events):
     """Number the events after the feed's last one; the head stays locked until commit."""
     head = ChangeFeedHead.__table__
     # One statement takes the lock and the numbers.

@@ -11,26 +11,35 @@ A row recorded inside a savepoint that rolls back is dropped with it.
 """
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import scoped_session
 
 PENDING = "commit_order.pending"
 SEAL_AT_ONCE = "commit_order.seal_at_once"  # session.info flag: number each row as it comes
 
-# Sealers run, and take their locks, in this order whatever the import order: no deadlocks.
+# Sealers run, and take their locks, in this order: no deadlocks between the head locks.
 ORDER = ("audit", "feed")
 _sealers = {}
 
 
-def sealer(name):
-    """Register seal(session, rows) for the rows deferred under name; runs before commit."""
-    if name not in ORDER:
-        raise ValueError(f"add {name!r} to commit_order.ORDER")
+def install(target, sealers=None):
+    """Seal deferred rows when sessions of `target` commit; `sealers` maps ORDER's names.
 
-    def register(function):
-        _sealers[name] = function
-        return function
-
-    return register
+    target: a Session class, sessionmaker or scoped_session (create_app passes db.session).
+    Each sealer is seal(session, rows), run before the commit for the rows deferred under
+    its name; without sealers, those installed before are used. Installing again (another
+    app in the same process) changes nothing.
+    """
+    if sealers is not None:
+        if set(sealers) != set(ORDER):
+            raise ValueError(f"sealers must be given for exactly {ORDER}")
+        _sealers.update(sealers)
+    elif set(_sealers) != set(ORDER):
+        raise RuntimeError("install with sealers first (create_app does)")
+    for name, listener in (("before_commit", _seal_before_commit),
+                           ("after_soft_rollback", _drop_rolled_back),
+                           ("after_transaction_end", _forget_at_end)):
+        if not event.contains(target, name, listener):
+            event.listen(target, name, listener)
 
 
 def defer(session, name, row):
@@ -60,14 +69,12 @@ def _real(session):
     return session() if isinstance(session, scoped_session) else session
 
 
-@event.listens_for(Session, "before_commit")
 def _seal_before_commit(session):
     if not session.in_nested_transaction() and session.info.get(PENDING):
         session.flush()  # write everything else first: the head locks are held only for this
         seal(session)
 
 
-@event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back(session, previous_transaction):
     pending = session.info.get(PENDING)
     if not pending:
@@ -84,7 +91,6 @@ def _drop_rolled_back(session, previous_transaction):
                              if not _inside(savepoint, undone)]
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget_at_end(session, transaction):
     if transaction.parent is None:
         session.info.pop(PENDING, None)
