@@ -1,12 +1,10 @@
 """Grid cells: browse your scope, look up the cell of a point, subdivide a draft cell."""
 
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from server.auth import current_user
 from server.db import transaction
 from server.extensions import db
-from server.models import GridCell
 from server.schemas.grid import (
     CellQuery,
     CellSchema,
@@ -15,9 +13,9 @@ from server.schemas.grid import (
     LookupResult,
     SubdivideRequest,
 )
+from server.services import cells as service
 from server.services.grid import subdivide_cell
-from server.services.lookup import active_maps, locate
-from server.services.scope import cell_scope_clause, get_cell_in_scope, get_map_in_scope
+from server.services.scope import get_cell_in_scope
 
 blp = Blueprint("cells", __name__, description="Grid cells (网格) in your scope")
 
@@ -30,11 +28,7 @@ def list_cells(args):
 
     Geometry: GET /cells/{id} for one, /maps/{id}/cells.geojson for many.
     """
-    query = select(GridCell).where(cell_scope_clause(current_user())).order_by(GridCell.path)
-    for name in ("map_id", "level", "parent_id"):
-        if name in args:
-            query = query.where(getattr(GridCell, name) == args[name])
-    return db.session.scalars(query.limit(args["limit"]).offset(args["offset"])).all()
+    return service.list_cells(db.session, current_user(), **args)
 
 
 @blp.get("/<int(max=2147483647):cell_id>")
@@ -53,17 +47,7 @@ def lookup(args):
     A point on a shared border belongs to the cell with the smallest code. A point in
     no cell, or in a cell outside your scope, answers {"cell": null}.
     """
-    user = current_user()
-    grid_map = None
-    if "map_id" in args:
-        grid_map = get_map_in_scope(db.session, user, args["map_id"])
-    elif not active_maps(db.session):
-        return {"cell": None, "map_id": None}
-    cell_id = locate(db.session, args["lon"], args["lat"], grid_map=grid_map)
-    cell = None
-    if cell_id is not None:
-        cell = db.session.scalar(select(GridCell).where(GridCell.id == cell_id,
-                                                        cell_scope_clause(user)))
+    cell = service.lookup_cell(db.session, current_user(), **args)
     return {"cell": cell, "map_id": cell.map_id if cell else None}
 
 

@@ -3,11 +3,9 @@
 from flask_smorest import Blueprint
 
 from server.auth import current_user
-from server.errors import NotFound
 from server.extensions import db
-from server.models import ChecklistTemplate
 from server.schemas.work import ChecklistQuery, ChecklistSchema
-from server.services.checklists import current_templates
+from server.services.checklists import current_templates, get_template_version
 
 blp = Blueprint("checklists", __name__, description="Checklist templates (检查单)")
 
@@ -26,7 +24,4 @@ def list_templates(args):
 def get_template(template_id):
     """Return one template version (old versions stay readable)."""
     current_user()
-    template = db.session.get(ChecklistTemplate, template_id)
-    if template is None:
-        raise NotFound(f"Checklist template {template_id} not found.")
-    return template
+    return get_template_version(db.session, template_id)

@@ -10,7 +10,7 @@ from server.extensions import db
 from server.schemas.common import PageArgs
 from server.schemas.sync import DeviceRegister, DeviceRegistered, DeviceSchema
 from server.services.auth import BAD_CREDENTIALS
-from server.services.devices import devices_query, register_device, revoke_device
+from server.services.devices import list_devices_of, register_device, revoke_device
 
 blp = Blueprint("devices", __name__, description="Terminals and their device tokens")
 
@@ -38,8 +38,7 @@ def register(data):
 @blp.response(200, DeviceSchema(many=True))
 def list_devices(args):
     """List your devices (admins: all)."""
-    query = devices_query(current_user()).limit(args["limit"]).offset(args["offset"])
-    return db.session.scalars(query).all()
+    return list_devices_of(db.session, current_user(), **args)
 
 
 @blp.post("/<int(max=2147483647):device_id>/revoke")

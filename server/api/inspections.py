@@ -5,7 +5,6 @@ from flask_smorest import Blueprint
 from server.auth import current_user
 from server.db import transaction
 from server.extensions import db
-from server.models import Inspection
 from server.schemas.inspections import (
     CorrectionIn,
     InspectionIn,
@@ -46,12 +45,7 @@ def submit(data):
 @blp.response(200, InspectionOut(many=True))
 def list_inspections(args):
     """List inspections on premises in your scope; flagged=true keeps those with evidence flags."""
-    query = service.inspections_query(current_user())
-    if "premises_id" in args:
-        query = query.where(Inspection.premises_id == args["premises_id"])
-    if args["flagged"]:
-        query = query.where(Inspection.has_flags)
-    return db.session.scalars(query.limit(args["limit"]).offset(args["offset"])).all()
+    return service.list_inspections(db.session, current_user(), **args)
 
 
 @blp.get("/<int(max=2147483647):inspection_id>")

@@ -2,13 +2,11 @@
 
 from flask import current_app, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from server.auth import current_user
 from server.db import transaction
 from server.errors import ValidationFailed
 from server.extensions import db
-from server.models import GridCell
 from server.schemas.common import PageArgs
 from server.schemas.grid import (
     ActivationResult,
@@ -19,7 +17,8 @@ from server.schemas.grid import (
     ReportSchema,
 )
 from server.services import grid as grid_service
-from server.services.scope import cell_scope_clause, get_map_in_scope, visible_maps_query
+from server.services.cells import map_cells
+from server.services.scope import get_map_in_scope
 from server.web.geojson import cells_feature_collection
 
 blp = Blueprint("maps", __name__, description="Grid maps (网格地图) and their versions")
@@ -49,8 +48,7 @@ def _body():
 @blp.response(200, MapSchema(many=True))
 def list_maps(args):
     """List grid maps that hold cells in your scope (admins: all)."""
-    query = visible_maps_query(current_user()).limit(args["limit"]).offset(args["offset"])
-    return db.session.scalars(query).all()
+    return grid_service.list_maps(db.session, current_user(), **args)
 
 
 @blp.post("/")
@@ -130,8 +128,4 @@ def activate_map(options, map_id):
 @blp.response(200, description="A GeoJSON FeatureCollection of the cells in your scope.")
 def map_cells_geojson(map_id):
     """Return the map's cells in your scope as GeoJSON."""
-    user = current_user()
-    grid_map = get_map_in_scope(db.session, user, map_id)
-    cells = db.session.scalars(select(GridCell).where(
-        GridCell.map_id == grid_map.id, cell_scope_clause(user)).order_by(GridCell.path)).all()
-    return cells_feature_collection(cells)
+    return cells_feature_collection(map_cells(db.session, current_user(), map_id))

@@ -1,7 +1,5 @@
 """Tasks: what to inspect, where, by when (任务)."""
 
-from datetime import date
-
 from flask_smorest import Blueprint
 
 from server.auth import current_user
@@ -18,9 +16,7 @@ blp = Blueprint("tasks", __name__, description="Inspection tasks (任务)")
 @blp.response(200, TaskSchema(many=True))
 def list_tasks(args):
     """List tasks: yours (field staff), or all in your scope (supervisors); overdue=true filters."""
-    query = service.tasks_query(current_user(), status=args.get("status"), mine=args["mine"],
-                                overdue_on=date.today() if args["overdue"] else None)
-    return db.session.scalars(query.limit(args["limit"]).offset(args["offset"])).all()
+    return service.list_tasks(db.session, current_user(), **args)
 
 
 @blp.post("/")

@@ -110,15 +110,3 @@ def assignment_state(assignment):
     return {"user_id": assignment.user_id, "cell_id": assignment.cell_id,
             "duty": assignment.duty, "valid_from": assignment.valid_from,
             "valid_to": assignment.valid_to}
-
-
-def visible_users_query(actor):
-    """Select the users the actor may see: all for admins, people in scope for supervisors."""
-    if actor.is_admin:
-        return select(User).order_by(User.id)
-    if actor.role == "supervisor":
-        in_scope = (select(CellAssignment.user_id)
-                    .join(GridCell, GridCell.id == CellAssignment.cell_id)
-                    .where(cell_scope_clause(actor), active_assignment_clause()))
-        return select(User).where((User.id == actor.id) | User.id.in_(in_scope)).order_by(User.id)
-    return select(User).where(User.id == actor.id)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from server.errors import Conflict, ValidationFailed
+from server.errors import Conflict, NotFound, ValidationFailed
 from server.models import ChecklistItem, ChecklistTemplate, PremisesCategory
 from server.models.checklists import SEVERITIES
 from server.services import audit
@@ -82,6 +82,14 @@ def applicable_items(template, category_code):
     """Return the items of a template that apply to a premises category."""
     return [item for item in template.items
             if not item.categories or category_code in item.categories]
+
+
+def get_template_version(session, template_id):
+    """Return one template version (old versions stay readable), or raise NotFound."""
+    template = session.get(ChecklistTemplate, template_id)
+    if template is None:
+        raise NotFound(f"Checklist template {template_id} not found.")
+    return template
 
 
 def current_templates(session, category_code=None):

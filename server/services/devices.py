@@ -11,6 +11,7 @@ from server.models import Device
 from server.models._types import utcnow
 from server.services import audit
 from server.services.auth import hash_token
+from server.services.paging import page
 
 # Device tokens carry a prefix so one lookup finds the right table.
 DEVICE_TOKEN_PREFIX = "gd_"
@@ -59,6 +60,11 @@ def touch(session, device):
     if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
         device.last_seen_at = now
         session.flush()
+
+
+def list_devices_of(session, actor, *, limit, offset=0):
+    """Return a page of the devices the actor may see."""
+    return page(session, devices_query(actor), limit=limit, offset=offset)
 
 
 def devices_query(actor):

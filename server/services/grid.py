@@ -20,8 +20,15 @@ from server.errors import AppError, Conflict, ValidationFailed
 from server.models import CellAssignment, GridCell, GridMap
 from server.models._types import utcnow
 from server.services import audit
+from server.services.paging import page
+from server.services.scope import visible_maps_query
 
 CHILD_NAME = {"street": "街道", "community": "社区"}
+
+
+def list_maps(session, actor, *, limit, offset=0):
+    """Return a page of the maps holding cells in the actor's scope (admins: all)."""
+    return page(session, visible_maps_query(actor), limit=limit, offset=offset)
 
 
 def create_map(session, *, jurisdiction_code, name, actor=None):

@@ -23,6 +23,7 @@ from server.services import audit
 from server.services import changes as feed
 from server.services.checklists import applicable_items
 from server.services.evidence import EvidenceLimits, evaluate
+from server.services.paging import page
 from server.services.photos import lock_photos
 from server.services.premises import get_premises
 from server.services.scope import cell_scope_clause
@@ -243,6 +244,16 @@ def missing_photos(session, inspection):
         return []
     held = set(session.scalars(select(Photo.sha256).where(Photo.sha256.in_(hashes))))
     return sorted(hashes - held)
+
+
+def list_inspections(session, actor, *, premises_id=None, flagged=False, limit, offset=0):
+    """Return a page of the inspections in the actor's scope, filtered."""
+    query = inspections_query(actor)
+    if premises_id is not None:
+        query = query.where(Inspection.premises_id == premises_id)
+    if flagged:
+        query = query.where(Inspection.has_flags)
+    return page(session, query, limit=limit, offset=offset)
 
 
 def inspections_query(actor):

@@ -1,5 +1,7 @@
 """Tasks: who must inspect which premises by when; assignees default to the cell's staff."""
 
+from datetime import date
+
 from sqlalchemy import select
 
 from server.errors import Conflict, NotFound, ValidationFailed
@@ -8,6 +10,7 @@ from server.models._types import utcnow
 from server.models.tasks import TASK_KINDS, task_assignees
 from server.services import audit
 from server.services import changes as feed
+from server.services.paging import page
 from server.services.premises import get_premises
 from server.services.scope import active_assignment_clause, cell_scope_clause, require_role
 
@@ -70,6 +73,13 @@ def task_state(task):
     return {"kind": task.kind, "premises_id": task.premises_id, "cell_id": task.cell_id,
             "due_date": task.due_date, "status": task.status, "origin": task.origin,
             "assignees": [u.id for u in task.assignees]}
+
+
+def list_tasks(session, actor, *, status=None, mine=False, overdue=False, limit, offset=0):
+    """Return a page of the tasks the actor sees; overdue=True keeps open tasks past due."""
+    query = tasks_query(actor, status=status, mine=mine,
+                        overdue_on=date.today() if overdue else None)
+    return page(session, query, limit=limit, offset=offset)
 
 
 def tasks_query(actor, *, status=None, mine=False, overdue_on=None):

@@ -2,10 +2,12 @@
 
 from sqlalchemy import select
 
-from server.errors import Conflict, ValidationFailed
-from server.models import User
+from server.errors import Conflict, NotFound, ValidationFailed
+from server.models import CellAssignment, GridCell, User
 from server.models.user import ROLES
+from server.services.paging import page
 from server.services.passwords import hash_password
+from server.services.scope import active_assignment_clause, cell_scope_clause
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -43,3 +45,28 @@ def find_user(session, username):
     from sqlalchemy import func
 
     return session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+
+
+def list_users(session, actor, *, limit, offset=0):
+    """Return a page of the users the actor may see."""
+    return page(session, visible_users_query(actor), limit=limit, offset=offset)
+
+
+def get_user(session, actor, user_id):
+    """Return one user the actor may see, or raise NotFound."""
+    user = session.scalar(visible_users_query(actor).where(User.id == user_id))
+    if user is None:
+        raise NotFound(f"User {user_id} not found.")
+    return user
+
+
+def visible_users_query(actor):
+    """Select the users the actor may see: all for admins, people in scope for supervisors."""
+    if actor.is_admin:
+        return select(User).order_by(User.id)
+    if actor.role == "supervisor":
+        in_scope = (select(CellAssignment.user_id)
+                    .join(GridCell, GridCell.id == CellAssignment.cell_id)
+                    .where(cell_scope_clause(actor), active_assignment_clause()))
+        return select(User).where((User.id == actor.id) | User.id.in_(in_scope)).order_by(User.id)
+    return select(User).where(User.id == actor.id)

@@ -1,17 +1,15 @@
 """Pages: sign-in, the grid map of your scope, and the health check."""
 
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from server.auth import check_credentials, session_user
 from server.db import transaction
 from server.errors import AppError, Unauthorized
 from server.extensions import db
-from server.models import GridCell
 from server.models.user import ROLE_LABELS
 from server.services.auth import BAD_CREDENTIALS
-from server.services.lookup import active_maps
-from server.services.scope import cell_scope_clause
+from server.services.cells import active_map_cells
 from server.web.geojson import cells_feature_collection
 
 # Not /static: that URL belongs to the app's own (unused) static folder and would shadow ours.
@@ -72,8 +70,4 @@ def grid_map():
 @web_bp.get("/map/cells.geojson")
 def grid_map_cells():
     """Return the active cells of the signed-in user's scope as GeoJSON."""
-    user = session_user()
-    map_ids = [m.id for m in active_maps(db.session)]
-    cells = db.session.scalars(select(GridCell).where(
-        GridCell.map_id.in_(map_ids), cell_scope_clause(user)).order_by(GridCell.path)).all()
-    return jsonify(cells_feature_collection(cells))
+    return jsonify(cells_feature_collection(active_map_cells(db.session, session_user())))
