@@ -92,9 +92,7 @@ def run(url, base, rounds):
     from server.db import transaction
     from server.extensions import db
     from server.models import ChangeEvent, Premises
-    from server.services.passwords import use_fast_hashing
 
-    use_fast_hashing(True)
     rng = random.Random(20261122)
     app = create_app(TestConfig(url))
     with app.app_context():

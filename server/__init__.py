@@ -21,6 +21,9 @@ def create_app(config=None):
 
     from server import db as database
     from server.extensions import db, migrate
+    from server.services.passwords import use_fast_hashing
+
+    use_fast_hashing(bool(app.config.get("ARGON2_FAST")))
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         Path(app.config["GRID_VAR_DIR"]).mkdir(parents=True, exist_ok=True)

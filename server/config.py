@@ -1,7 +1,10 @@
 """Configuration: safe defaults, secrets and locations only from the environment."""
 
 import os
+from dataclasses import fields
 from pathlib import Path
+
+from server.services.evidence import EvidenceLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,11 +38,11 @@ class Config:
         self.PHOTO_DIR = os.environ.get("PHOTO_DIR", str(var_dir / "photos"))
         self.PHOTO_MAX_BYTES = _int_env("PHOTO_MAX_BYTES", 25 * 1024 * 1024)
         self.PHOTO_MAX_PIXELS = _int_env("PHOTO_MAX_PIXELS", 64_000_000)
-        # On-site evidence limits: beyond them a record is flagged, never refused.
-        for name, default in (("MAX_DISTANCE_M", 200), ("MAX_GPS_ACCURACY_M", 100),
-                              ("MAX_CLOCK_SKEW_S", 600), ("MAX_PHOTO_TIME_DIFF_S", 7200),
-                              ("MAX_PHOTO_DISTANCE_M", 500), ("EXIF_UTC_OFFSET_HOURS", 8)):
-            setattr(self, f"EVIDENCE_{name}", float(os.environ.get(f"EVIDENCE_{name}", default)))
+        # On-site evidence limits (defaults in EvidenceLimits): beyond them a record is
+        # flagged, never refused.
+        for limit in fields(EvidenceLimits):
+            name = f"EVIDENCE_{limit.name.upper()}"
+            setattr(self, name, float(os.environ.get(name) or limit.default))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.API_TITLE = "Grid inspection API (卫生监督网格化监管)"
@@ -61,7 +64,7 @@ class Config:
 
 
 class TestConfig(Config):
-    """Settings for the test suite: fast hashing, a fixed secret."""
+    """Settings for the test suite: fast hashing (ARGON2_FAST), a fixed secret."""
 
     TESTING = True
 

@@ -33,10 +33,8 @@ def app(database_url, tmp_path_factory):
 
     from server import create_app
     from server.config import TestConfig
-    from server.services.passwords import use_fast_hashing
 
     os.environ["GRID_VAR_DIR"] = str(tmp_path_factory.mktemp("var"))
-    use_fast_hashing(True)
     app = create_app(TestConfig(database_url))
     with app.app_context():
         upgrade()  # the schema comes from the migrations, on both databases

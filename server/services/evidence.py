@@ -3,7 +3,7 @@
 Disagreement is flagged for supervisors, never a reason to refuse the record.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 
 from grid_maps import distance_m
@@ -21,9 +21,9 @@ class EvidenceLimits:
 
     @classmethod
     def from_config(cls, config):
-        """Build the limits from app config keys EVIDENCE_<NAME>."""
-        return cls(**{name: float(config[f"EVIDENCE_{name.upper()}"])
-                      for name in cls.__dataclass_fields__ if f"EVIDENCE_{name.upper()}" in config})
+        """Build the limits from app config keys EVIDENCE_<NAME> (Config sets every one)."""
+        return cls(**{limit.name: float(config[f"EVIDENCE_{limit.name.upper()}"])
+                      for limit in fields(cls) if f"EVIDENCE_{limit.name.upper()}" in config})
 
 
 def flag(code, message, **extra):

@@ -12,7 +12,7 @@ _dummy_hash = None
 
 
 def use_fast_hashing(enabled):
-    """Switch to a cheap argon2 profile (tests only)."""
+    """Switch to a cheap argon2 profile; create_app does it when ARGON2_FAST is set (tests)."""
     global _hasher, _dummy_hash
     _hasher = _fast if enabled else _default
     _dummy_hash = None
