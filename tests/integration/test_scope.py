@@ -89,6 +89,8 @@ def test_an_ended_assignment_gives_no_scope(client, db_session, world):
     import time_machine
 
     with time_machine.travel(tomorrow, tick=False):
+        # A token issued now may have expired by tomorrow morning: sign in again then.
+        headers = auth_headers(db_session, coordinator)
         assert client.get("/api/v1/cells/", headers=headers).get_json() == []
 
 

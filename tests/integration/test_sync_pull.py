@@ -96,6 +96,8 @@ def test_after_reassignment_the_old_coordinator_gets_tombstones(client, db_sessi
     assign(db_session, field["admin"], zhao, field["grid"].cells["D1001001"])
     tomorrow = date.today() + timedelta(days=1)
     with time_machine.travel(tomorrow, tick=False):
+        # A token issued now may have expired by tomorrow morning: sign in again then.
+        headers = auth_headers(db_session, field["wang"])
         old = pull(client, headers, first["next_cursor"], first["scope"]).get_json()
         new = pull(client, auth_headers(db_session, zhao)).get_json()
     gone = keys(old)
