@@ -72,7 +72,7 @@ test-postgis:
 # and 23:59:30 cross noon and midnight during the run). CLOCK="2027-01-01 00:30:00" for one.
 CLOCK ?= 2026-12-02 00:30:00|2026-12-02 11:59:00|2026-12-02 23:30:00|2026-12-02 23:59:30|2027-01-01 00:30:00|2028-02-29 12:00:00
 test-clock: setup-test
-	@IFS='|'; for at in $(CLOCK); do \
+	@instants='$(CLOCK)'; IFS='|'; for at in $$instants; do \
 	  echo "== faketime '$$at' (UTC)"; \
 	  TZ=UTC faketime "$$at" env -u DATABASE_URL $(PY) -m pytest tests/integration -q -p no:cacheprovider \
 	    || { echo "FAILED at $$at"; exit 1; }; \

@@ -191,12 +191,17 @@ def test_an_oversized_batch_is_refused_whole(client, db_session, field):
     assert db_session.query(Inspection).count() == 0
 
 
-@pytest.mark.parametrize("body", [b"{not json", b'{"records": "nope"}', b"[]"])
-def test_malformed_push_bodies_are_4xx(client, db_session, field, body):
+@pytest.mark.parametrize("body, status, code", [
+    (b"{not json", 400, "bad_request"),  # not JSON at all
+    (b'{"records": "nope"}', 422, "validation_failed"),  # JSON of the wrong shape
+    (b"[]", 422, "validation_failed"),
+])
+def test_malformed_push_bodies_are_refused(client, db_session, field, body, status, code):
     headers = device_headers(client)
     response = client.post("/api/v1/sync/push", data=body,
                            headers={**headers, "Content-Type": "application/json"})
-    assert 400 <= response.status_code < 500
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code
     assert db_session.query(PushedRecord).count() == 0
 
 

@@ -15,6 +15,8 @@ from server.photos.store import (
 
 DATA = b"\xff\xd8 not really a photo, but bytes are bytes " * 50
 SHA = hashlib.sha256(DATA).hexdigest()
+OTHER_DATA = b"another photo held in the store"
+OTHER_SHA = hashlib.sha256(OTHER_DATA).hexdigest()
 BAD_NAMES = ["../etc/passwd", SHA.upper(), SHA[:63], SHA + "0", f"../{SHA[3:]}", "", None]
 
 
@@ -198,4 +200,8 @@ def test_finish_without_upload_raises_file_not_found(store):
 
 
 def test_discard_without_upload_is_harmless(store):
+    store.put(OTHER_SHA, OTHER_DATA)
+    before = files_under(store.root)
     store.discard_partial(SHA)
+    assert store.partial_size(SHA) == 0
+    assert files_under(store.root) == before
