@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from server.auth import current_user
 from server.db import transaction
 from server.extensions import db
-from server.schemas.grid import AssignmentQuery, AssignmentSchema
+from server.schemas.assignments import AssignmentQuery, AssignmentSchema
 from server.services.assignments import (
     assignments_query,
     create_assignment,

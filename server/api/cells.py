@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from server.auth import current_user
 from server.db import transaction
 from server.extensions import db
-from server.schemas.grid import (
+from server.schemas.cells import (
     CellQuery,
     CellSchema,
     CellWithGeometry,

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from server.auth import current_user
 from server.extensions import db
-from server.schemas.work import ChecklistQuery, ChecklistSchema
+from server.schemas.checklists import ChecklistQuery, ChecklistSchema
 from server.services.checklists import current_templates, get_template_version
 
 blp = Blueprint("checklists", __name__, description="Checklist templates (检查单)")

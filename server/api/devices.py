@@ -8,7 +8,7 @@ from server.db import transaction
 from server.errors import Unauthorized
 from server.extensions import db
 from server.schemas.common import PageArgs
-from server.schemas.sync import DeviceRegister, DeviceRegistered, DeviceSchema
+from server.schemas.devices import DeviceRegister, DeviceRegistered, DeviceSchema
 from server.services.auth import BAD_CREDENTIALS
 from server.services.devices import list_devices_of, register_device, revoke_device
 

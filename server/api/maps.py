@@ -8,7 +8,7 @@ from server.db import transaction
 from server.errors import ValidationFailed
 from server.extensions import db
 from server.schemas.common import PageArgs
-from server.schemas.grid import (
+from server.schemas.maps import (
     ActivationResult,
     FileOptions,
     ImportOptions,

@@ -8,7 +8,7 @@ from server.db import transaction
 from server.errors import AppError, NotFound
 from server.extensions import db
 from server.photos import FilesystemPhotoStore, ImageRejected, open_derivative
-from server.schemas.inspections import PhotoSchema, UploadState
+from server.schemas.photos import PhotoSchema, UploadState
 from server.services.evidence import EvidenceLimits
 from server.services.photos import append_chunk, get_photo, upload_photo, upload_state
 

@@ -7,10 +7,11 @@ from server.auth import current_device, current_user
 from server.db import transaction
 from server.errors import AppError
 from server.extensions import db
-from server.schemas.grid import CellWithGeometry
+from server.schemas.cells import CellWithGeometry
 from server.schemas.premises import PremisesSchema
 from server.schemas.sync import PullQuery, PullResponse, PushRequest, PushResponse
-from server.schemas.work import ChecklistSchema, TaskSchema
+from server.schemas.checklists import ChecklistSchema
+from server.schemas.tasks import TaskSchema
 from server.services.inspections import inspection_summary
 from server.services.pull import pull
 from server.services.evidence import EvidenceLimits

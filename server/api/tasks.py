@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from server.auth import current_user
 from server.db import transaction
 from server.extensions import db
-from server.schemas.work import CancelRequest, TaskCreate, TaskQuery, TaskSchema
+from server.schemas.tasks import CancelRequest, TaskCreate, TaskQuery, TaskSchema
 from server.services import tasks as service
 
 blp = Blueprint("tasks", __name__, description="Inspection tasks (任务)")
