@@ -9,7 +9,7 @@ from shapely.geometry import box, mapping
 from server.models import GridCell
 from server.services import grid as grid_service
 from server.services.assignments import create_assignment
-from server.services.auth import issue_token
+from server.services.credentials import issue_token
 from server.services.users import create_user
 
 PASSWORD = "correct-horse-1"

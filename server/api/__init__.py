@@ -5,7 +5,6 @@ def register_api(api, app):
     """Register every API blueprint on the flask-smorest Api."""
     from server.api import (
         assignments,
-        auth,
         cells,
         checklists,
         devices,
@@ -15,11 +14,12 @@ def register_api(api, app):
         premises,
         sync,
         tasks,
+        tokens,
         users,
     )
     from server.api.docs import register_docs_assets
 
-    for module in (auth, users, maps, cells, assignments, premises, checklists, tasks,
+    for module in (tokens, users, maps, cells, assignments, premises, checklists, tasks,
                    inspections, photos, devices, sync):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     register_docs_assets(app)

@@ -2,7 +2,7 @@
 
 from flask_smorest import Blueprint
 
-from server.auth import current_user
+from server.authentication import current_user
 from server.db import transaction
 from server.extensions import db
 from server.schemas.assignments import AssignmentQuery, AssignmentSchema

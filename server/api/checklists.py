@@ -2,7 +2,7 @@
 
 from flask_smorest import Blueprint
 
-from server.auth import current_user
+from server.authentication import current_user
 from server.extensions import db
 from server.schemas.checklists import ChecklistQuery, ChecklistSchema
 from server.services.checklists import current_templates, get_template_version

@@ -3,13 +3,13 @@
 from flask import current_app
 from flask_smorest import Blueprint
 
-from server.auth import check_credentials, current_user
+from server.authentication import check_credentials, current_user
 from server.db import transaction
 from server.errors import Unauthorized
 from server.extensions import db
 from server.schemas.common import PageArgs
 from server.schemas.devices import DeviceRegister, DeviceRegistered, DeviceSchema
-from server.services.auth import BAD_CREDENTIALS
+from server.services.credentials import BAD_CREDENTIALS
 from server.services.devices import list_devices_of, register_device, revoke_device
 
 blp = Blueprint("devices", __name__, description="Terminals and their device tokens")

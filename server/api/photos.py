@@ -3,7 +3,7 @@
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
-from server.auth import current_device, current_user
+from server.authentication import current_device, current_user
 from server.db import transaction
 from server.errors import AppError, NotFound
 from server.extensions import db

@@ -4,7 +4,7 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from server.auth import current_user
+from server.authentication import current_user
 from server.db import transaction
 from server.errors import ValidationFailed
 from server.extensions import db

@@ -10,7 +10,7 @@ from server.errors import NotFound, Unauthorized
 from server.models import Device
 from server.models._types import utcnow
 from server.services import audit
-from server.services.auth import hash_token
+from server.services.credentials import hash_token
 from server.services.paging import page
 
 # Device tokens carry a prefix so one lookup finds the right table.

@@ -3,12 +3,12 @@
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from sqlalchemy import text
 
-from server.auth import check_credentials, session_user
+from server.authentication import check_credentials, session_user
 from server.db import transaction
 from server.errors import AppError, Unauthorized
 from server.extensions import db
 from server.models.user import ROLE_LABELS
-from server.services.auth import BAD_CREDENTIALS
+from server.services.credentials import BAD_CREDENTIALS
 from server.services.cells import active_map_cells
 from server.web.geojson import cells_feature_collection
 

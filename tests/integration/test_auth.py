@@ -94,7 +94,7 @@ def test_malformed_sign_in_body_is_a_422_naming_the_field(client, db_session):
 def test_authenticating_leaves_no_transaction_open(app, client, db_session, kind):
     """On SQLite every transaction holds the write lock: none may stay open while a photo's
     bytes are read from a slow network."""
-    from server.auth import current_user
+    from server.authentication import current_user
     from server.extensions import db
 
     user = make_user(db_session, "coordinator", "slowlink")

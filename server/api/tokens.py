@@ -3,14 +3,15 @@
 from flask import current_app
 from flask_smorest import Blueprint
 
-from server.auth import check_credentials, current_device, current_token
+from server.authentication import check_credentials, current_device, current_token
 from server.db import transaction
 from server.errors import Unauthorized
 from server.extensions import db
-from server.schemas.auth import TokenRequest, TokenResponse
-from server.services.auth import BAD_CREDENTIALS, issue_token, revoke_token
+from server.schemas.tokens import TokenRequest, TokenResponse
+from server.services.credentials import BAD_CREDENTIALS, issue_token, revoke_token
 from server.services.devices import revoke_device
 
+# Named "auth" for its URL, /api/v1/auth/token, which terminals and scripts rely on.
 blp = Blueprint("auth", __name__, description="Sign in and tokens")
 
 

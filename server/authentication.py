@@ -5,7 +5,7 @@ from flask import current_app, request
 from server.errors import Unauthorized
 from server.extensions import db
 from server.db import transaction
-from server.services.auth import authenticate_token, sign_in
+from server.services.credentials import authenticate_token, sign_in
 from server.services.devices import DEVICE_TOKEN_PREFIX, authenticate_device, touch
 from server.services.scope import require_role
 
