@@ -11,6 +11,9 @@ def create_app(config=None):
     """Create and configure the app; `config` is a Config-like object (tests pass TestConfig)."""
     app = Flask(__name__, static_folder=None)
     app.config.from_object(config or Config())
+    from server.security import init_security
+
+    init_security(app)  # headers, CSRF for the pages, session cookie, bounded request bodies
     app.json.ensure_ascii = False  # Chinese names stay readable in responses
     if not app.config.get("SECRET_KEY"):
         if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -1,8 +1,7 @@
-"""Who is calling: the bearer token of an API request, the session of a page."""
+"""Who is calling: the bearer token of an API request (pages: server/web/sessions.py)."""
 
 from flask import current_app, request
 
-from server.errors import Unauthorized
 from server.extensions import db
 from server.db import transaction
 from server.services.credentials import authenticate_token, sign_in
@@ -60,15 +59,3 @@ def check_credentials(username, password):
                    max_failures=config["LOGIN_MAX_FAILURES"],
                    lock_minutes=config["LOGIN_LOCK_MINUTES"])
 
-
-def session_user():
-    """Return the user signed in on the pages, or raise Unauthorized."""
-    from flask import session
-
-    from server.models import User
-
-    user_id = session.get("user_id")
-    user = db.session.get(User, user_id) if user_id else None
-    if user is None or not user.active:
-        raise Unauthorized("Sign in first.", code="login_required")
-    return user

@@ -2,6 +2,7 @@
 
 import os
 from dataclasses import fields
+from datetime import timedelta
 from pathlib import Path
 
 from server.services.evidence import EvidenceLimits
@@ -12,6 +13,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def _int_env(name, default):
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def _flag_env(name):
+    """Return True/False for a yes/no variable, None when unset (decided per request)."""
+    value = os.environ.get(name, "").strip().lower()
+    return None if not value else value in ("1", "true", "yes", "on")
 
 
 class Config:
@@ -45,6 +52,14 @@ class Config:
             setattr(self, name, float(os.environ.get(name) or limit.default))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
+        # Page sign-ins end after this many hours, whatever the browser does (server/web/sessions.py).
+        self.WEB_SESSION_HOURS = _int_env("WEB_SESSION_HOURS", 10)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.WEB_SESSION_HOURS)
+        # None: Secure whenever the request came over HTTPS (behind nginx: PROXY_FIX_HOPS).
+        self.SESSION_COOKIE_SECURE = _flag_env("SESSION_COOKIE_SECURE")
+        # CSRF tokens live as long as the page session, not an hour: a map left open can sign out.
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.WTF_CSRF_CHECK_DEFAULT = False  # only the cookie-session pages; the API uses bearer tokens
         self.API_TITLE = "Grid inspection API (卫生监督网格化监管)"
         self.API_VERSION = "v1"
         self.OPENAPI_VERSION = "3.0.3"

@@ -21,6 +21,7 @@ from server.models.sync import (
 )
 from server.models.tasks import Task
 from server.models.user import ApiToken, LoginThrottle, User
+from server.models.web_sessions import WebSession
 
 __all__ = [
     "ApiToken", "AuditChainHead", "AuditEvent", "CellAssignment", "ChangeEvent", "ChangeFeedHead",
@@ -28,4 +29,5 @@ __all__ = [
     "InspectionItemResult", "Device", "FeedPrune", "InspectionPhoto", "LoginThrottle", "Photo",
     "Premises", "PremisesCategory",
     "PushedRecord", "RejectedRecord", "ScopeSnapshot", "Task", "User",
+    "WebSession",
 ]

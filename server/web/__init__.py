@@ -1,20 +1,40 @@
 """Pages: sign-in, the grid map of your scope, and the health check."""
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
-from server.authentication import check_credentials, session_user
+from server.authentication import check_credentials
 from server.db import transaction
-from server.errors import AppError, Unauthorized
+from server.errors import AppError
 from server.extensions import db
 from server.models.user import ROLE_LABELS
-from server.services.credentials import BAD_CREDENTIALS
+from server.security import csrf
 from server.services.cells import active_map_cells
+from server.services.credentials import BAD_CREDENTIALS
 from server.web.geojson import cells_feature_collection
+from server.web.sessions import page_user, require_page_user, sign_in_page, sign_out_page
 
 # Not /static: that URL belongs to the app's own (unused) static folder and would shadow ours.
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/assets")
+
+BAD_SIGN_IN = "用户名或密码错误，或尝试次数过多。"
+PAGE_EXPIRED = ("页面已过期或来自其他网站，请重新操作。",
+                "The page expired or came from another site; try again.")
+
+
+@web_bp.before_request
+def check_csrf_token():
+    """Refuse a page form posted without this browser's CSRF token (the API is exempt)."""
+    if request.method in current_app.config["WTF_CSRF_METHODS"]:
+        csrf.protect()
+
+
+@web_bp.errorhandler(CSRFError)
+def page_expired(error):
+    """Show the sign-in form again, with a fresh token, instead of acting on the post."""
+    return render_template("login.html", error=PAGE_EXPIRED), 400
 
 
 @web_bp.get("/healthz")
@@ -27,7 +47,7 @@ def healthz():
 @web_bp.get("/")
 def index():
     """Send people to the map when signed in, else to the sign-in page."""
-    return redirect(url_for("web.grid_map" if session.get("user_id") else "web.login"))
+    return redirect(url_for("web.grid_map" if page_user() else "web.login"))
 
 
 @web_bp.route("/login", methods=["GET", "POST"])
@@ -40,29 +60,27 @@ def login():
                 user = check_credentials(request.form.get("username", ""),
                                          request.form.get("password", ""))
         except AppError as failure:
-            error = failure.message
+            error = (BAD_SIGN_IN, failure.message)
             user = None
         if user is not None:
-            session.clear()
-            session["user_id"] = user.id
+            sign_in_page(user)
             return redirect(url_for("web.grid_map"))
-        error = error or BAD_CREDENTIALS
+        error = error or (BAD_SIGN_IN, BAD_CREDENTIALS)
     return render_template("login.html", error=error), 401 if error else 200
 
 
 @web_bp.post("/logout")
 def logout():
-    """Sign out of the pages."""
-    session.clear()
+    """Sign out of the pages: the session ends on the server, not only in the cookie."""
+    sign_out_page()
     return redirect(url_for("web.login"))
 
 
 @web_bp.get("/map")
 def grid_map():
     """Show the cells of your scope on the active maps."""
-    try:
-        user = session_user()
-    except Unauthorized:
+    user = page_user()
+    if user is None:
         return redirect(url_for("web.login"))
     return render_template("map.html", user=user, role_label=ROLE_LABELS[user.role])
 
@@ -70,4 +88,4 @@ def grid_map():
 @web_bp.get("/map/cells.geojson")
 def grid_map_cells():
     """Return the active cells of the signed-in user's scope as GeoJSON."""
-    return jsonify(cells_feature_collection(active_map_cells(db.session, session_user())))
+    return jsonify(cells_feature_collection(active_map_cells(db.session, require_page_user())))

@@ -4,6 +4,7 @@ import pytest
 
 from server.models import GridMap, User
 from tests.factories import auth_headers, make_user
+from tests.pages import csrf_token
 
 BIG = 99999999999999999999
 
@@ -65,7 +66,8 @@ def test_non_utf8_json_body_is_a_400(client, headers, db_session):
 
 @pytest.mark.parametrize("username", ["x" * 500, "wang\x00"])
 def test_odd_usernames_on_the_sign_in_page_are_plain_failures(client, db_session, username):
-    response = client.post("/login", data={"username": username, "password": "whatever"})
+    response = client.post("/login", data={"username": username, "password": "whatever",
+                                           "csrf_token": csrf_token(client)})
     assert response.status_code == 401
 
 

@@ -1,13 +1,29 @@
 // Draws the cells of the signed-in user's scope; no base tiles (offices may be offline).
+// Cell names come from imported boundary files: they are put in the page as text nodes
+// (textContent), never as HTML strings — Leaflet inserts a string tooltip as HTML.
 (function () {
   var colours = { district: "#0b5394", street: "#38761d", community: "#e69138" };
   var map = L.map("map", { zoomSnap: 0.25 });
   var list = document.getElementById("cells");
+
+  function text(tag, content, className) {
+    var element = document.createElement(tag);
+    element.textContent = content;
+    if (className) { element.className = className; }
+    return element;
+  }
+
+  function tooltipFor(properties) {
+    return text("span", properties.name + "（" + properties.level_label + " " + properties.code + "）");
+  }
+
   fetch("/map/cells.geojson", { credentials: "same-origin" })
     .then(function (r) { return r.json(); })
     .then(function (data) {
       if (!data.features || !data.features.length) {
-        list.innerHTML = "<li>没有分配网格 <span class='en'>No cells assigned</span></li>";
+        var empty = text("li", "没有分配网格 ");
+        empty.appendChild(text("span", "No cells assigned", "en"));
+        list.appendChild(empty);
         map.setView([39.65, 106.8], 9);
         return;
       }
@@ -18,15 +34,13 @@
                    fillOpacity: level === "community" ? 0.15 : 0.03 };
         },
         onEachFeature: function (f, l) {
-          l.bindTooltip(f.properties.name + "（" + f.properties.level_label + " " + f.properties.code + "）");
+          l.bindTooltip(tooltipFor(f.properties));
         }
       }).addTo(map);
       map.fitBounds(layer.getBounds());
       data.features.forEach(function (f) {
-        var li = document.createElement("li");
-        li.className = "level-" + f.properties.level;
-        li.textContent = f.properties.name + " " + f.properties.code;
-        list.appendChild(li);
+        list.appendChild(text("li", f.properties.name + " " + f.properties.code,
+                              "level-" + f.properties.level));
       });
     });
 })();
