@@ -34,27 +34,44 @@ def tokens_issued(app):
 
 
 def post_chunked(url, path, body, chunk=256):
-    """Send body with Transfer-Encoding: chunked; return (status, response body)."""
+    """Send body with Transfer-Encoding: chunked; return (status, response body).
+
+    The answer is read by its Content-Length, not until the server closes: a server that
+    answers early (413) may still be draining the rest of the body, and that drain ends only
+    when the client half-closes, which it does after the last chunk.
+    """
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall((f"POST {path} HTTP/1.1\r\nHost: {host}\r\n"
                       "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
                       "Connection: close\r\n\r\n").encode())
-        for start in range(0, len(body), chunk):
-            piece = body[start:start + chunk]
-            try:
-                sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
-            except OSError:
-                break  # the server answered and closed before taking it all
         try:
+            for start in range(0, len(body), chunk):
+                piece = body[start:start + chunk]
+                sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
             sock.sendall(b"0\r\n\r\n")
+            sock.shutdown(socket.SHUT_WR)
         except OSError:
-            pass
-        reply = b""
-        while data := sock.recv(65536):
-            reply += data
+            pass  # the server answered and closed before taking it all
+        return read_answer(sock)
+
+
+def read_answer(sock):
+    """Read one HTTP answer with a Content-Length: (status, body)."""
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        data = sock.recv(65536)
+        assert data, f"connection closed before the answer's head: {reply!r}"
+        reply += data
     head, _, payload = reply.partition(b"\r\n\r\n")
-    return int(head.split()[1]), payload
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(":", 1) for line in lines[1:])
+    length = int(headers["content-length"])
+    while len(payload) < length:
+        data = sock.recv(65536)
+        assert data, "connection closed in the middle of the answer's body"
+        payload += data
+    return int(lines[0].split()[1]), payload[:length]
 
 
 def credentials_padded_to(size):
