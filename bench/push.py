@@ -2,13 +2,13 @@
 
 Starts a throwaway cluster and gunicorn (both on 127.0.0.1). Each terminal is the reference
 client (sync.client) with its own outbox: it signs in, records its inspections (15 item
-results and 2 photos each) on its disk, then, all at once when the clock starts, pushes:
+results and 2 unique textured ~320 KB 800x600 JPEGs each, like a phone's) on its disk, then, all at once when the clock starts, pushes:
 photos first, then the records in batches. Prints records/s, photos/s, p50/p95 push latency,
 lost and duplicated records (must be 0), whether the audit chain is intact, and, as the
 baseline measured in the same run, /healthz requests/s under the same concurrency.
 
     .venv/bin/python bench/push.py [--terminals 200] [--batches 3] [--batch-size 5] [--workers 4]
-                                   [--threads 4] [--photo-size 320x240]
+                                   [--threads 4] [--photo-size 800x600] [--small-photos]
 """
 
 import argparse
@@ -64,14 +64,26 @@ def prepare(session, terminals):
     return plan
 
 
-def photo_bytes(label, size):
-    """A JPEG unique to its label (kept in the JPEG comment)."""
+def photo_bytes(label, size, small=False):
+    """A JPEG unique to its label: by default a textured ~320 KB 800x600 photo like a phone's
+    (coloured blobs under per-pixel grain, quality 90); with small=True a flat single-colour
+    one of a few KB (the label kept in its comment)."""
+    import numpy as np
     from PIL import Image
 
-    seed = int(hashlib.sha256(label.encode()).hexdigest()[:6], 16)
-    image = Image.new("RGB", size, (seed % 256, (seed // 256) % 256, 90))
+    seed = int.from_bytes(hashlib.sha256(label.encode()).digest()[:8], "big")
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=80, comment=label.encode())
+    if small:
+        image = Image.new("RGB", size, (seed % 256, (seed // 256) % 256, 90))
+        image.save(buffer, "JPEG", quality=80, comment=label.encode())
+        return buffer.getvalue()
+    rng = np.random.default_rng(seed)
+    width, height = size
+    blobs = rng.integers(0, 256, size=(height // 6 + 2, width // 6 + 2, 3), dtype=np.uint8)
+    base = np.asarray(Image.fromarray(blobs).resize(size, Image.BICUBIC), dtype=np.float32)
+    grain = rng.normal(0.0, 24.0, size=(height, width, 3)).astype(np.float32)
+    Image.fromarray(np.clip(base + grain, 0, 255).astype(np.uint8)).save(buffer, "JPEG",
+                                                                         quality=90)
     return buffer.getvalue()
 
 
@@ -95,7 +107,9 @@ def terminal(base, username, premises_id, lon, lat, template_id, args, work_dir,
             paths = []
             for k in range(2):
                 path = work_dir / f"{username}-{n}-{k}.jpg"
-                path.write_bytes(photo_bytes(f"{username}/{n}/{k}", args.photo_size))
+                data = photo_bytes(f"{username}/{n}/{k}", args.photo_size, args.small_photos)
+                path.write_bytes(data)
+                out["photo_bytes"].append(len(data))
                 paths.append(path)
             out["uuids"].append(client.outbox.add_record("inspection", {
                 "kind": "patrol", "premises_id": premises_id, "template_id": template_id,
@@ -160,7 +174,7 @@ def run(url, args, var_dir):
     base = server.url
     try:
         out = {"ready": threading.Event(), "registered": threading.Barrier(len(plan) + 1),
-               "latencies": [], "uuids": [], "summaries": []}
+               "latencies": [], "uuids": [], "summaries": [], "photo_bytes": []}
         work_dir = var_dir / "terminals"
         shutil.rmtree(work_dir, ignore_errors=True)
         work_dir.mkdir(parents=True)
@@ -200,7 +214,10 @@ def run(url, args, var_dir):
     print(f"records : {answered / elapsed:8.1f}/s   ({answered} in {elapsed:.1f} s; "
           f"{totals['created']} created, {totals['rejected']} rejected, "
           f"{totals['conflict']} conflicts)")
-    print(f"photos  : {totals['photos'] / elapsed:8.1f}/s   ({totals['photos']} stored)")
+    mean_kb = statistics.mean(out["photo_bytes"]) / 1024
+    print(f"photos  : {totals['photos'] / elapsed:8.1f}/s   ({totals['photos']} stored, "
+          f"unique, mean {mean_kb:.0f} KB, {args.photo_size[0]}x{args.photo_size[1]}; "
+          f"{totals['photos'] * mean_kb / 1024 / elapsed:.1f} MB/s)")
     print(f"push latency p50 {statistics.median(latencies) * 1000:.0f} ms, "
           f"p95 {latencies[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms")
     print(f"lost {lost}, duplicated {duplicated}; audit chain: {checked} events, "
@@ -218,7 +235,9 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--photo-size", type=lambda text: tuple(map(int, text.split("x"))),
-                        default=(320, 240), help="photo width x height, e.g. 1600x1200")
+                        default=(800, 600), help="photo width x height, e.g. 1600x1200")
+    parser.add_argument("--small-photos", action="store_true",
+                        help="flat single-colour JPEGs of a few KB instead of textured ~320 KB ones")
     args = parser.parse_args()
     from tests.pgcluster import throwaway_cluster
 

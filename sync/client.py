@@ -1,27 +1,24 @@
 """The reference terminal client: push the outbox, pull changes, upload photos resumably.
 
-Talks plain HTTP with the standard library. Network errors and 5xx are retried with
+Talks HTTP with the standard library over one kept-alive connection (sync/transport.py). Network errors and 5xx are retried with
 exponential backoff; 4xx answers are final and recorded. The outbox state changes only
 after the server answered, so any retry is a replay the server answers "duplicate".
 """
 
-import http.client
 import json
 import random
-import socket
 import sys
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 import uuid
 
 from sync.outbox import Outbox
 from sync.protocol import MAX_BATCH_RECORDS
+from sync.transport import CONNECTION_ERRORS, Connection
 
-
-# What a cut or refused connection raises, before, during or after the answer.
-NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, ConnectionError,
-                  socket.timeout, TimeoutError, OSError)
+# What a cut or refused connection raises, before, during or after the answer (a body cut
+# short is http.client.IncompleteRead, an HTTPException).
+NETWORK_ERRORS = CONNECTION_ERRORS
 
 
 class ServerRefused(Exception):
@@ -51,14 +48,35 @@ class Client:
         self.sleep = sleep
         self.chunk_size = chunk_size
         self.progress = progress
+        self._connection = None
 
     def close(self):
+        self._disconnect()
         self.outbox.close()
 
     # -- HTTP -----------------------------------------------------------------------------
 
+    def _connection_to(self, server):
+        if self._connection is None or self._connection.base_url != server.rstrip("/"):
+            self._disconnect()
+            try:
+                self._connection = Connection(server, timeout=self.timeout)
+            except ValueError as error:
+                raise Unreachable(f"{error}: give it as http://HOST:PORT") from None
+        return self._connection
+
+    def _disconnect(self):
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
     def request(self, method, path, *, body=None, data=None, headers=None, auth=True):
-        """Send a request, retrying network errors and 5xx; return (status, json or None)."""
+        """Send a request, retrying network errors and 5xx; return (status, json or None).
+
+        An answer cut short (its body shorter than its Content-Length, or not JSON where
+        JSON was due) is a network error like any other: the request may have landed, and
+        sending it again is a replay the server recognises.
+        """
         server = self.outbox.get("server")
         if not server:
             raise Unreachable("No server: run login first.")
@@ -68,28 +86,28 @@ class Client:
             headers["Content-Type"] = "application/json"
         if auth and self.outbox.get("token"):
             headers["Authorization"] = f"Bearer {self.outbox.get('token')}"
+        connection = self._connection_to(server)
         last = None
         for attempt in range(self.retries + 1):
             if attempt:
                 self.sleep(self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random()))
-            request = urllib.request.Request(server.rstrip("/") + path, data=data,
-                                             headers=headers, method=method)
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    status, payload = response.status, _json(response.read())
-                if payload is None and status != 204:
-                    last = "the answer was cut short"  # the request may have landed: replay
-                    continue
-                return status, payload
-            except urllib.error.HTTPError as error:
-                payload = _json(error.read())
-                if error.code >= 500:
-                    last = f"HTTP {error.code}"
-                    continue
-                raise ServerRefused(error.code, (payload or {}).get("error") or {
-                    "code": f"http_{error.code}", "message": error.reason}) from None
+                status, reason, raw = connection.request(
+                    method, path, data=data, headers=headers)
             except NETWORK_ERRORS as error:
                 last = repr(error)
+                continue
+            payload = _json(raw)
+            if status >= 500:
+                last = f"HTTP {status}"
+                continue
+            if status >= 400:
+                raise ServerRefused(status, (payload or {}).get("error") or {
+                    "code": f"http_{status}", "message": reason})
+            if payload is None and status != 204:
+                last = "the answer was cut short"  # the request may have landed: replay
+                continue
+            return status, payload
         raise Unreachable(f"{method} {path} failed after {self.retries + 1} attempts: {last}")
 
     # -- commands -------------------------------------------------------------------------
@@ -109,7 +127,7 @@ class Client:
         while True:
             query = {"cursor": self.outbox.get("cursor"), "scope": self.outbox.get("scope")}
             path = "/api/v1/sync/pull?" + "&".join(
-                f"{k}={urllib.request.quote(v)}" for k, v in query.items() if v)
+                f"{k}={urllib.parse.quote(v)}" for k, v in query.items() if v)
             try:
                 _, page = self.request("GET", path)
             except ServerRefused as error:

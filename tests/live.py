@@ -71,8 +71,10 @@ def live_app(tmp_dir, prepare=None):
 class CuttingProxy:
     """A TCP proxy on 127.0.0.1 that cuts connections at random points, reproducibly.
 
-    Each connection is cut, with probability `rate`, after a random number of bytes in one
-    direction: mid-request, mid-response or mid-photo.
+    Every request on a connection (kept-alive connections carry many) draws afresh whether it
+    is cut, with probability `rate`, and after how many bytes in which direction: mid-request,
+    mid-response or mid-photo. Each connection draws from its own generator, seeded from
+    `seed` in the order connections arrive.
     """
 
     def __init__(self, upstream_port, rate, seed):
@@ -83,6 +85,7 @@ class CuttingProxy:
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.cuts = 0
+        self.connections = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.running = True
@@ -90,47 +93,80 @@ class CuttingProxy:
         self.thread.start()
 
     def _accept(self):
+        import random
+
         while self.running:
             try:
                 client, _ = self.listener.accept()
             except OSError:
                 return
             with self.lock:
-                cut = self.random.random() < self.rate
-                budget = self.random.randint(1, 4000)
-                direction = self.random.choice(("up", "down"))
+                self.connections += 1
+                link = _Link(random.Random(self.random.getrandbits(64)), self.rate)
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            for source, target, name in ((client, upstream, "up"), (upstream, client, "down")):
-                limit = budget if cut and name == direction else None
-                threading.Thread(target=self._pipe, args=(source, target, limit, client, upstream),
+            for source, target, direction in ((client, upstream, "up"),
+                                              (upstream, client, "down")):
+                threading.Thread(target=self._pipe,
+                                 args=(source, target, direction, link, client, upstream),
                                  daemon=True).start()
 
-    def _pipe(self, source, target, limit, *both):
-        sent = 0
+    def _pipe(self, source, target, direction, link, *both):
         try:
             while True:
                 data = source.recv(65536)
                 if not data:
                     break
-                if limit is not None and sent + len(data) > limit:
-                    target.sendall(data[:max(0, limit - sent)])
+                allowed = link.allowance(direction, len(data))
+                if allowed < len(data):
+                    target.sendall(data[:allowed])
                     with self.lock:
                         self.cuts += 1
                     break
                 target.sendall(data)
-                sent += len(data)
         except OSError:
             pass
-        for sock in both:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
+        close_sockets(both)
 
     def close(self):
         self.running = False
         self.listener.close()
+
+
+class _Link:
+    """One proxied connection: each request on it draws anew where (if at all) it is cut."""
+
+    def __init__(self, rng, rate):
+        self.rng = rng
+        self.rate = rate
+        self.lock = threading.Lock()
+        self.last_direction = "down"
+        self.sent = {"up": 0, "down": 0}
+        self.cut_at = None  # (direction, bytes) for the exchange under way, or None
+
+    def allowance(self, direction, size):
+        """Return how many of `size` bytes may pass now; fewer means: cut the connection here."""
+        with self.lock:
+            if direction == "up" and self.last_direction == "down":  # a new request begins
+                self.sent = {"up": 0, "down": 0}
+                cut = self.rng.random() < self.rate
+                budget = self.rng.randint(1, 4000)
+                where = self.rng.choice(("up", "down"))
+                self.cut_at = (where, budget) if cut else None
+            self.last_direction = direction
+            before = self.sent[direction]
+            self.sent[direction] += size
+            if self.cut_at and self.cut_at[0] == direction and self.sent[direction] > self.cut_at[1]:
+                return max(0, self.cut_at[1] - before)
+            return size
+
+
+def close_sockets(sockets):
+    for sock in sockets:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
 
 
 class ServerProcess:

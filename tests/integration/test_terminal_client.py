@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -10,9 +11,7 @@ from hypothesis import strategies as st
 
 from sync.client import Client, ServerRefused
 from tests.factories import PASSWORD, assign, jpeg_bytes, load_checklists, make_grid, make_premises, make_user
-import socket
-
-from tests.live import CuttingProxy, live_app
+from tests.live import CuttingProxy, close_sockets, live_app
 
 
 def prepare(session):
@@ -173,6 +172,40 @@ def test_connections_cut_at_random_lose_and_duplicate_nothing(server, tmp_path, 
         client.close()
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_kept_alive_connections_cut_at_random_lose_and_duplicate_nothing(tmp_path, seed):
+    """Under gunicorn a connection carries many requests; each is cut at random on its own."""
+    from tests.live import ServerProcess, prepared_database
+
+    url, app = prepared_database(tmp_path, prepare)
+    server = ServerProcess(url, tmp_path / "var", tmp_path / "photos")
+    server.start()
+    proxy = CuttingProxy(server.port, rate=0.3, seed=seed)
+    client = Client(tmp_path / "t.sqlite3", sleep=lambda seconds: None, timeout=10, retries=40,
+                    chunk_size=2048)
+    try:
+        client.login(f"http://127.0.0.1:{proxy.port}", "wang", PASSWORD, device_uid=f"ka-{seed}")
+        client.pull()
+        premises = entities(client, "premises")
+        uuids = []
+        for n in range(20):
+            photo = tmp_path / f"ka{n}.jpg"
+            photo.write_bytes(jpeg_bytes(seed * 1000 + n, size=(160 + n, 120)))
+            uuids.append(client.outbox.add_record(
+                "inspection", inspection_for(client, premises[n % 2]), [photo]))
+        client.push(batch_size=4)
+        assert client.outbox.status()["records"] == {"sent": 20}
+        assert client.outbox.status()["photos"] == {"stored": 20}
+        assert server_counts(app, uuids) == sorted(uuids)
+        assert proxy.cuts > 0
+        # Fewer connections than requests: they were kept alive, and cut while alive.
+        assert proxy.connections < client._connection.requests
+    finally:
+        proxy.close()
+        client.close()
+        server.close()
+
+
 def test_a_server_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(tmp_path):
     """SIGKILL the server while a push is on the wire; restart it; the terminal finishes."""
     from tests.live import ServerProcess, prepared_database
@@ -213,7 +246,8 @@ def test_a_server_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(tm
 
 
 class KillingProxy(CuttingProxy):
-    """Forward everything; SIGKILL the server each time another `every_bytes` went up."""
+    """Forward everything; SIGKILL the server each time another `every_bytes` went up while
+    it was running."""
 
     def __init__(self, server, every_bytes, kills):
         self.server = server
@@ -222,11 +256,10 @@ class KillingProxy(CuttingProxy):
         self.upstream_bytes = 0
         super().__init__(server.port, rate=0.0, seed=0)
 
-    def _pipe(self, source, target, limit, *both):
-        client, upstream = both
-        if source is client:
+    def _pipe(self, source, target, direction, link, *both):
+        if direction == "up":
             return self._count_up(source, target, both)
-        return super()._pipe(source, target, limit, *both)
+        return super()._pipe(source, target, direction, link, *both)
 
     def _count_up(self, source, target, both):
         try:
@@ -237,7 +270,8 @@ class KillingProxy(CuttingProxy):
                 target.sendall(data)
                 with self.lock:
                     self.upstream_bytes += len(data)
-                    due = self.kills_left and self.upstream_bytes >= self.every_bytes
+                    due = (self.kills_left and self.upstream_bytes >= self.every_bytes
+                           and self.server.alive())
                     if due:
                         self.upstream_bytes = 0
                         self.kills_left -= 1
@@ -245,12 +279,7 @@ class KillingProxy(CuttingProxy):
                     self.server.kill()
         except OSError:
             pass
-        for sock in both:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
+        close_sockets(both)
 
 
 STEPS = ("record", "record_with_photo", "push", "push_through_cuts", "replay", "reregister",
