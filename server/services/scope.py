@@ -54,6 +54,28 @@ def get_cell_in_scope(session, user, cell_id):
     return cell
 
 
+def covers_whole_grid(session, user):
+    """Return whether the user answers for the whole grid: admins, or someone assigned to
+    every top cell of every active map.
+
+    Premises in no cell (orphans) lie outside every cell, so only such a user sees them.
+    """
+    if user.is_admin:
+        return True
+    top_cells = (select(GridCell.id).join(GridMap, GridMap.id == GridCell.map_id)
+                 .where(GridMap.status == "active", GridCell.parent_id.is_(None)))
+    if session.scalar(top_cells.limit(1)) is None:
+        return False
+    return session.scalar(top_cells.where(~cell_scope_clause(user)).limit(1)) is None
+
+
+def require_whole_grid(session, user):
+    """Raise Forbidden unless the user answers for the whole grid (see covers_whole_grid)."""
+    if not covers_whole_grid(session, user):
+        raise Forbidden("Premises in no cell are for admins and for supervisors of every top "
+                        "cell of the active map.", code="whole_grid_required")
+
+
 def require_role(user, *roles):
     """Raise Forbidden unless the user has one of the roles (admins always pass)."""
     if user.role != "admin" and user.role not in roles:
