@@ -7,15 +7,30 @@ from sqlalchemy.orm import aliased
 
 from server.errors import Forbidden, NotFound
 from server.models import CellAssignment, GridCell, GridMap
+from server.models._types import utcnow
 
 
-def active_assignment_clause(today=None):
-    """SQL condition for an assignment in force today."""
+def not_ended_clause(now=None):
+    """SQL condition: nobody has ended the assignment (ending takes effect at once)."""
+    now = now or utcnow()
+    return or_(CellAssignment.ended_at.is_(None), CellAssignment.ended_at > now)
+
+
+def active_assignment_clause(today=None, now=None):
+    """SQL condition for an assignment in force now: begun, not past its last day, not ended."""
     today = today or date.today()
     return and_(
         CellAssignment.valid_from <= today,
         or_(CellAssignment.valid_to.is_(None), CellAssignment.valid_to >= today),
+        not_ended_clause(now),
     )
+
+
+def standing_assignment_clause(today=None, now=None):
+    """SQL condition for an assignment in force now or planned: not over, not ended."""
+    today = today or date.today()
+    return and_(or_(CellAssignment.valid_to.is_(None), CellAssignment.valid_to >= today),
+                not_ended_clause(now))
 
 
 def cell_scope_clause(user, cell=GridCell, today=None, strictly_below=False):
