@@ -64,8 +64,9 @@ def create(data):
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, PremisesSchema(many=True))
 def orphans(args):
-    """List premises that fall in no cell of an active map (admins, district supervisors)."""
-    query = service.orphans_query(current_user())
+    """List premises that fall in no cell of an active map (admins, supervisors of the whole
+    grid: every top cell of the active map)."""
+    query = service.orphans_query(db.session, current_user())
     return db.session.scalars(query.limit(args["limit"]).offset(args["offset"])).all()
 
 

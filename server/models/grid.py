@@ -72,7 +72,10 @@ class CellAssignment(db.Model):
     # Premises categories this person answers for in the cell; empty means all.
     duty: Mapped[list] = mapped_column(JSON, default=list)
     valid_from: Mapped[date] = mapped_column(Date)
+    # valid_to is the planned last day; ended_at the moment someone ended it, after which it
+    # gives no scope (at once, not at midnight).
     valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    ended_at = mapped_column(UTCDateTime, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 

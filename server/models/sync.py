@@ -29,7 +29,8 @@ class ChangeEvent(db.Model):
     """One change, in a monotonically increasing sequence: what delta pulls read.
 
     cell_id/old_cell_id say whose scope the change touches; user_id targets one user (scope
-    changes, record statuses); neither set means everyone (checklists).
+    changes, record statuses); neither set means everyone for the kinds that belong to no
+    cell (checklists, see changes.BROADCAST_KINDS), admins alone for the rest (orphans).
     """
 
     __tablename__ = "change_events"

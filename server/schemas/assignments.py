@@ -13,6 +13,7 @@ class AssignmentSchema(Schema):
     duty = fields.List(Text(validate=validate.Length(min=1, max=64)), load_default=list)
     valid_from = fields.Date(load_default=None)
     valid_to = fields.Date(allow_none=True, load_default=None)
+    ended_at = fields.DateTime(dump_only=True)
 
 
 class AssignmentQuery(PageArgs):

@@ -6,12 +6,15 @@ from sqlalchemy import select
 
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.models import CellAssignment, GridCell, GridMap, User
+from server.models._types import utcnow
 from server.services import audit
 from server.services.scope import (
     active_assignment_clause,
     cell_scope_clause,
     get_cell_in_scope,
+    not_ended_clause,
     require_role,
+    standing_assignment_clause,
 )
 
 
@@ -30,27 +33,49 @@ def _managed_cell(session, actor, cell_id):
     return cell
 
 
+def _staff_or_free(session, actor, user_id):
+    """Return whether a supervisor may take this person on: on their cells already, or on
+    nobody's (no assignment in force or planned on a map that is not retired)."""
+    standing = (select(CellAssignment.id)
+                .join(GridCell, GridCell.id == CellAssignment.cell_id)
+                .join(GridMap, GridMap.id == GridCell.map_id)
+                .where(CellAssignment.user_id == user_id, GridMap.status != "retired",
+                       standing_assignment_clause()).limit(1))
+    if session.scalar(standing) is None:
+        return True
+    return session.scalar(standing.where(cell_scope_clause(actor))) is not None
+
+
 def create_assignment(session, actor, *, user_id, cell_id, duty=(), valid_from=None, valid_to=None):
-    """Assign a user to a cell the actor manages, with a duty and a period."""
+    """Assign a user to a cell the actor manages, with a duty and a period from today on.
+
+    Supervisors assign officers and coordinators already on their cells or on no one's;
+    admins anyone. No one backdates: scope in the past cannot be granted after the fact.
+    """
     require_role(actor, "supervisor")
     cell = _managed_cell(session, actor, cell_id)
     grid_map = session.get(GridMap, cell.map_id)
     if grid_map.status == "retired":
         raise Conflict("Cells of a retired map cannot be assigned.", code="map_retired")
     user = session.get(User, user_id)
-    assignable = user is not None and user.active and (
-        actor.is_admin or user.role in ASSIGNABLE_BY_SUPERVISORS)
+    assignable = user is not None and user.active and (actor.is_admin or (
+        user.role in ASSIGNABLE_BY_SUPERVISORS and _staff_or_free(session, actor, user_id)))
     if not assignable:
         # One answer for "no such user" and "not yours to assign": ids reveal nothing.
         raise NotFound(f"User {user_id} not found or not assignable by you.",
                        code="user_not_assignable")
-    valid_from = valid_from or date.today()
+    today = date.today()
+    valid_from = valid_from or today
+    if valid_from < today:
+        raise ValidationFailed("valid_from is before today; assignments are not backdated.",
+                               details={"valid_from": ["must not be before today"]})
     if valid_to is not None and valid_to < valid_from:
         raise ValidationFailed("valid_to is before valid_from.",
                                details={"valid_to": ["must not be before valid_from"]})
     overlapping = session.scalar(select(CellAssignment.id).where(
         CellAssignment.user_id == user_id, CellAssignment.cell_id == cell_id,
         (CellAssignment.valid_to.is_(None)) | (CellAssignment.valid_to >= valid_from),
+        not_ended_clause(),
         *([CellAssignment.valid_from <= valid_to] if valid_to else []),
     ))
     if overlapping:
@@ -87,18 +112,19 @@ def get_assignment(session, actor, assignment_id):
     return assignment
 
 
-def end_assignment(session, actor, assignment_id, *, on=None):
-    """End an assignment (kept for the record): it no longer gives scope after `on`."""
+def end_assignment(session, actor, assignment_id):
+    """End an assignment at once (kept for the record): from now on it gives no scope."""
     require_role(actor, "supervisor")
     assignment = get_assignment(session, actor, assignment_id)
     _managed_cell(session, actor, assignment.cell_id)
-    on = on or date.today()
-    if assignment.valid_to is not None and assignment.valid_to <= on:
+    today = date.today()
+    if assignment.ended_at is not None or (
+            assignment.valid_to is not None and assignment.valid_to < today):
         raise Conflict("The assignment has already ended.", code="assignment_ended")
-    if on < assignment.valid_from:
-        on = assignment.valid_from
     before = assignment_state(assignment)
-    assignment.valid_to = on
+    assignment.ended_at = utcnow()
+    # The last day it was in force; a planned one never was, and keeps valid_from <= valid_to.
+    assignment.valid_to = max(today, assignment.valid_from)
     session.flush()
     audit.record(session, actor, "assignment.end", "cell_assignment", assignment.id,
                  before=before, after=assignment_state(assignment))
@@ -109,4 +135,4 @@ def assignment_state(assignment):
     """Return the audited state of an assignment."""
     return {"user_id": assignment.user_id, "cell_id": assignment.cell_id,
             "duty": assignment.duty, "valid_from": assignment.valid_from,
-            "valid_to": assignment.valid_to}
+            "valid_to": assignment.valid_to, "ended_at": assignment.ended_at}

@@ -11,6 +11,11 @@ from server.models._types import utcnow
 from server.db import commit_order
 
 
+# Kinds that belong to no cell: their events reach every terminal. An event of another kind
+# with no cell (an orphan premises and its tasks) touches no one's cells: admins alone see it.
+BROADCAST_KINDS = ("checklist",)
+
+
 def emit(session, entity_type, entity_id, op="upsert", *, cell_id=None, old_cell_id=None,
          user_id=None):
     """Record a change; cell ids say whose scope it touches (old_cell_id: where it was)."""

@@ -1,7 +1,5 @@
 """Grid map use cases: drafts, importing levels, validation, activation, subdivision."""
 
-from datetime import date
-
 from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import func, select
 
@@ -21,7 +19,7 @@ from server.models import CellAssignment, GridCell, GridMap
 from server.models._types import utcnow
 from server.services import audit
 from server.services.paging import page
-from server.services.scope import visible_maps_query
+from server.services.scope import standing_assignment_clause, visible_maps_query
 
 CHILD_NAME = {"street": "街道", "community": "社区"}
 
@@ -225,8 +223,7 @@ def activate_map(session, grid_map, *, tolerance_m2=100.0, actor=None):
 
 def _not_ended():
     # Ended assignments stay on the retired map: history is not rewritten.
-    today = date.today()
-    return (CellAssignment.valid_to.is_(None)) | (CellAssignment.valid_to >= today)
+    return standing_assignment_clause()
 
 
 def subdivide_cell(session, cell, parts, *, names=None, actor=None):

@@ -2,17 +2,21 @@
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
-from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import or_, select
 
 from server.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from server.importers import PremisesFileError, parse_premises_csv
-from server.models import CellAssignment, GridCell, Premises, PremisesCategory
+from server.models import GridCell, Premises, PremisesCategory
 from server.models._types import utcnow
 from server.services import audit
 from server.services import changes as feed
 from server.services.lookup import active_maps, locate, locate_many
-from server.services.scope import active_assignment_clause, cell_scope_clause, require_role
+from server.services.scope import (
+    cell_scope_clause,
+    covers_whole_grid,
+    require_role,
+    require_whole_grid,
+)
 
 FIELDS = ("name", "category_code", "ownership", "licence_no", "credit_code", "address",
           "risk_level", "credit_grade", "list_status", "contact_name", "contact_phone", "active")
@@ -45,18 +49,25 @@ def premises_query(actor):
     return query.join(GridCell, GridCell.id == Premises.cell_id).where(cell_scope_clause(actor))
 
 
-def orphans_query(actor):
-    """Select premises whose location falls in no cell of an active map."""
+def orphans_query(session, actor):
+    """Select premises whose location falls in no cell of an active map (whole grid only)."""
     require_role(actor, "supervisor")
-    query = select(Premises).where(Premises.cell_id.is_(None)).order_by(Premises.id)
-    if actor.is_admin:
-        return query
-    # Orphans belong to no cell; only supervisors answering for a whole district see them.
-    top = aliased(GridCell)
-    return query.where(exists(
-        select(1).select_from(CellAssignment).join(top, top.id == CellAssignment.cell_id)
-        .where(CellAssignment.user_id == actor.id, top.parent_id.is_(None),
-               active_assignment_clause())))
+    require_whole_grid(session, actor)
+    return select(Premises).where(Premises.cell_id.is_(None)).order_by(Premises.id)
+
+
+def _cell_in_scope(session, actor, cell_id):
+    return cell_id is not None and session.scalar(select(GridCell.id).where(
+        GridCell.id == cell_id, cell_scope_clause(actor))) is not None
+
+
+def _premises_in_scope(session, actor, premises, *, whole_grid=None):
+    """Return whether the actor may see this premises; orphans: only the whole grid's users."""
+    if actor is None or actor.is_admin:
+        return True
+    if premises.cell_id is None:
+        return covers_whole_grid(session, actor) if whole_grid is None else whole_grid
+    return _cell_in_scope(session, actor, premises.cell_id)
 
 
 def get_premises(session, actor, premises_id):
@@ -74,7 +85,7 @@ def _check_category(session, code):
                                details={"category_code": ["unknown category"]})
 
 
-def _check_identifiers_free(session, licence_no, credit_code, exclude_id=None):
+def _check_identifiers_free(session, actor, licence_no, credit_code, exclude_id=None):
     clauses = []
     if licence_no:
         clauses.append(Premises.licence_no == licence_no)
@@ -83,20 +94,25 @@ def _check_identifiers_free(session, licence_no, credit_code, exclude_id=None):
     if not clauses:
         raise ValidationFailed("Give a licence number or a unified social credit code.",
                                details={"licence_no": ["licence_no or credit_code required"]})
-    query = select(Premises.id).where(or_(*clauses))
+    query = select(Premises).where(or_(*clauses)).order_by(Premises.id)
     if exclude_id is not None:
         query = query.where(Premises.id != exclude_id)
-    taken = session.scalar(query)
-    if taken is not None:
+    taken = session.scalars(query.limit(1)).first()
+    if taken is None:
+        return
+    if _premises_in_scope(session, actor, taken):
         raise Conflict("Another premises has that licence number or credit code.",
-                       code="identifier_taken", details={"premises_id": taken})
+                       code="identifier_taken", details={"premises_id": taken.id})
+    # Outside the caller's scope: that it exists is all a 409 may say.
+    raise Conflict("A premises outside your cells has that licence number or credit code.",
+                   code="identifier_taken")
 
 
 def create_premises(session, actor, data):
     """Add a premises; its cell comes from its location. Supervisors add only in scope."""
     require_role(actor, "supervisor")
     _check_category(session, data["category_code"])
-    _check_identifiers_free(session, data.get("licence_no"), data.get("credit_code"))
+    _check_identifiers_free(session, actor, data.get("licence_no"), data.get("credit_code"))
     cell_id = locate(session, data["lon"], data["lat"])
     _require_cell_in_scope(session, actor, cell_id)
     premises = Premises(**{name: data.get(name) for name in FIELDS if name in data},
@@ -111,10 +127,7 @@ def create_premises(session, actor, data):
 
 
 def _require_cell_in_scope(session, actor, cell_id):
-    if actor.is_admin:
-        return
-    if cell_id is None or session.scalar(select(GridCell.id).where(
-            GridCell.id == cell_id, cell_scope_clause(actor))) is None:
+    if not actor.is_admin and not _cell_in_scope(session, actor, cell_id):
         raise Forbidden("That location is outside your cells.", code="location_out_of_scope")
 
 
@@ -133,7 +146,7 @@ def update_premises(session, actor, premises_id, changes, *, base_version, devic
     if "category_code" in changes:
         _check_category(session, changes["category_code"])
     if {"licence_no", "credit_code"} & set(changes):
-        _check_identifiers_free(session, changes.get("licence_no", premises.licence_no),
+        _check_identifiers_free(session, actor, changes.get("licence_no", premises.licence_no),
                                 changes.get("credit_code", premises.credit_code), premises.id)
     for name, value in changes.items():
         if name not in ("lon", "lat"):
@@ -197,8 +210,9 @@ def import_premises_csv(session, actor, data, *, coordinates="wgs84", partial=Fa
     good = [row for row in parsed.rows if row.line not in bad_lines]
     cells = locate_rows(session, good)
     plans = []
+    whole_grid = actor is None or covers_whole_grid(session, actor)
     for row, cell_id in zip(good, cells):
-        problem = _plan_row(session, actor, row, cell_id, plans)
+        problem = _plan_row(session, actor, row, cell_id, plans, whole_grid=whole_grid)
         if problem:
             errors.append(problem)
     if errors and not partial:
@@ -223,22 +237,22 @@ def locate_rows(session, rows):
     return found
 
 
-def _plan_row(session, actor, row, cell_id, plans):
+def _plan_row(session, actor, row, cell_id, plans, *, whole_grid):
     matches = session.scalars(select(Premises).where(or_(
         *([Premises.licence_no == row.licence_no] if row.licence_no else []),
-        *([Premises.credit_code == row.credit_code] if row.credit_code else [])))).all()
+        *([Premises.credit_code == row.credit_code] if row.credit_code else [])))
+        .order_by(Premises.id)).all()
+    if actor is not None and not actor.is_admin and (
+            not _cell_in_scope(session, actor, cell_id) or not all(
+                _premises_in_scope(session, actor, match, whole_grid=whole_grid)
+                for match in matches)):
+        # The same answer whether the premises exists or not, naming none: a row may not
+        # take a premises (an orphan included) from outside the importer's scope.
+        return _row_error(row, "out_of_scope", "the premises lies outside your cells")
     if len(matches) > 1:
         return _row_error(row, "identifiers_split", "the licence number and the credit code "
                           f"belong to two different premises ({matches[0].id}, {matches[1].id})")
     existing = matches[0] if matches else None
-    if actor is not None and not actor.is_admin:
-        in_scope = cell_id is not None and session.scalar(select(GridCell.id).where(
-            GridCell.id == cell_id, cell_scope_clause(actor))) is not None
-        if not in_scope or (existing is not None and existing.cell_id is not None and
-                            session.scalar(select(GridCell.id).where(
-                                GridCell.id == existing.cell_id,
-                                cell_scope_clause(actor))) is None):
-            return _row_error(row, "out_of_scope", "the premises lies outside your cells")
     plans.append(("update" if existing else "create", row, cell_id, existing))
     return None
 

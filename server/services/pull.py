@@ -21,7 +21,7 @@ from server.models import (
     ScopeSnapshot,
     Task,
 )
-from server.services.changes import feed_head
+from server.services.changes import BROADCAST_KINDS, feed_head
 from server.services.inspections import inspections_query
 from server.services.premises import premises_query
 from server.services.scope import cell_scope_clause
@@ -116,7 +116,7 @@ def _visible_events(user, cells):
     return query.where(or_(
         ChangeEvent.user_id == user.id,
         (ChangeEvent.user_id.is_(None)) & (ChangeEvent.cell_id.is_(None))
-        & (ChangeEvent.old_cell_id.is_(None)),
+        & (ChangeEvent.old_cell_id.is_(None)) & ChangeEvent.entity_type.in_(BROADCAST_KINDS),
         (ChangeEvent.user_id.is_(None)) & (ChangeEvent.cell_id.in_(in_scope)),
         (ChangeEvent.user_id.is_(None)) & (ChangeEvent.old_cell_id.in_(in_scope)),
     ))

@@ -7,15 +7,30 @@ from sqlalchemy.orm import aliased
 
 from server.errors import Forbidden, NotFound
 from server.models import CellAssignment, GridCell, GridMap
+from server.models._types import utcnow
 
 
-def active_assignment_clause(today=None):
-    """SQL condition for an assignment in force today."""
+def not_ended_clause(now=None):
+    """SQL condition: nobody has ended the assignment (ending takes effect at once)."""
+    now = now or utcnow()
+    return or_(CellAssignment.ended_at.is_(None), CellAssignment.ended_at > now)
+
+
+def active_assignment_clause(today=None, now=None):
+    """SQL condition for an assignment in force now: begun, not past its last day, not ended."""
     today = today or date.today()
     return and_(
         CellAssignment.valid_from <= today,
         or_(CellAssignment.valid_to.is_(None), CellAssignment.valid_to >= today),
+        not_ended_clause(now),
     )
+
+
+def standing_assignment_clause(today=None, now=None):
+    """SQL condition for an assignment in force now or planned: not over, not ended."""
+    today = today or date.today()
+    return and_(or_(CellAssignment.valid_to.is_(None), CellAssignment.valid_to >= today),
+                not_ended_clause(now))
 
 
 def cell_scope_clause(user, cell=GridCell, today=None, strictly_below=False):
@@ -52,6 +67,28 @@ def get_cell_in_scope(session, user, cell_id):
     if cell is None:
         raise NotFound(f"Cell {cell_id} not found.")
     return cell
+
+
+def covers_whole_grid(session, user):
+    """Return whether the user answers for the whole grid: admins, or someone assigned to
+    every top cell of every active map.
+
+    Premises in no cell (orphans) lie outside every cell, so only such a user sees them.
+    """
+    if user.is_admin:
+        return True
+    top_cells = (select(GridCell.id).join(GridMap, GridMap.id == GridCell.map_id)
+                 .where(GridMap.status == "active", GridCell.parent_id.is_(None)))
+    if session.scalar(top_cells.limit(1)) is None:
+        return False
+    return session.scalar(top_cells.where(~cell_scope_clause(user)).limit(1)) is None
+
+
+def require_whole_grid(session, user):
+    """Raise Forbidden unless the user answers for the whole grid (see covers_whole_grid)."""
+    if not covers_whole_grid(session, user):
+        raise Forbidden("Premises in no cell are for admins and for supervisors of every top "
+                        "cell of the active map.", code="whole_grid_required")
 
 
 def require_role(user, *roles):

@@ -69,13 +69,29 @@ def test_a_cell_with_children_cannot_be_cut_again(db_session):
 def test_ended_assignments_stay_on_the_retired_map(db_session):
     from datetime import date, timedelta
 
+    import time_machine
+
     old = make_grid(db_session)
     admin = make_user(db_session, "admin")
-    ended = assign(db_session, admin, make_user(db_session), old.cells["D1"],
-                   valid_from=date.today() - timedelta(days=30),
-                   valid_to=date.today() - timedelta(days=1))
+    # Assignments are never backdated: make it a month ago, when it began.
+    with time_machine.travel(date.today() - timedelta(days=30), tick=False):
+        ended = assign(db_session, admin, make_user(db_session), old.cells["D1"],
+                       valid_to=date.today() + timedelta(days=29))
     grid_service.activate_map(db_session, new_version(db_session))
     assert db_session.get(CellAssignment, ended.id).cell.map_id == old.map.id
+
+
+def test_an_assignment_ended_today_stays_on_the_retired_map(db_session):
+    from server.services.assignments import end_assignment
+
+    old = make_grid(db_session)
+    admin = make_user(db_session, "admin")
+    ended = assign(db_session, admin, make_user(db_session), old.cells["D1"])
+    kept = assign(db_session, admin, make_user(db_session), old.cells["D2"])
+    end_assignment(db_session, admin, ended.id)
+    grid_service.activate_map(db_session, new_version(db_session))
+    assert db_session.get(CellAssignment, ended.id).cell.map_id == old.map.id
+    assert db_session.get(CellAssignment, kept.id).cell.map_id != old.map.id
 
 
 def test_subdividing_into_codes_already_used_is_a_conflict(db_session):

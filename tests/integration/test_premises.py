@@ -62,11 +62,84 @@ def test_premises_in_no_cell_is_kept_and_listed_as_an_orphan(client, db_session,
     assert response.status_code == 201 and response.get_json()["cell_id"] is None
     orphans = client.get("/api/v1/premises/orphans", headers=headers).get_json()
     assert [p["name"] for p in orphans] == ["康宁诊所"]
-    # The district supervisor sees orphans too; a coordinator may not ask.
-    assert len(client.get("/api/v1/premises/orphans",
-                          headers=auth_headers(db_session, supervisor)).get_json()) == 1
     assert client.get("/api/v1/premises/orphans",
                       headers=auth_headers(db_session, coordinator)).status_code == 403
+
+
+def test_orphans_are_hidden_from_the_supervisor_of_one_district(client, db_session, office):
+    _, admin, supervisor, _ = office
+    make_orphan(db_session, admin)
+    response = client.get("/api/v1/premises/orphans", headers=auth_headers(db_session, supervisor))
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "whole_grid_required"
+    assert "康宁诊所" not in response.get_data(as_text=True)
+
+
+def test_orphans_are_listed_for_the_supervisor_of_every_top_cell(client, db_session, office):
+    grid, admin, _, _ = office
+    chief = make_user(db_session, "supervisor", "chief")
+    assign(db_session, admin, chief, grid.cells["D1"])
+    assign(db_session, admin, chief, grid.cells["D2"])
+    orphan = make_orphan(db_session, admin)
+    response = client.get("/api/v1/premises/orphans", headers=auth_headers(db_session, chief))
+    assert response.status_code == 200
+    assert [p["id"] for p in response.get_json()] == [orphan.id]
+
+
+def make_orphan(db_session, admin, **extra):
+    from server.services.premises import create_premises
+
+    orphan = create_premises(db_session, admin, new_premises(
+        lon=110.0, lat=40.0, licence_no="ORPHAN-1", contact_name="原联系人",
+        contact_phone="13800000000", **extra))
+    assert orphan.cell_id is None
+    return orphan
+
+
+def premises_row(db_session, premises_id):
+    db_session.expire_all()
+    p = db_session.get(Premises, premises_id)
+    return (p.name, p.licence_no, p.contact_name, p.contact_phone, p.cell_id, p.version)
+
+
+def test_duplicate_licence_in_scope_names_the_premises(client, db_session, office):
+    grid, admin, supervisor, _ = office
+    mine = make_premises(db_session, admin, grid.cells["D1001001"])
+    response = client.post("/api/v1/premises/", json=new_premises(licence_no=mine.licence_no),
+                           headers=auth_headers(db_session, supervisor))
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "identifier_taken" and error["details"] == {"premises_id": mine.id}
+
+
+@pytest.mark.parametrize("where", ["other_district", "orphan"])
+def test_duplicate_licence_out_of_scope_reveals_nothing_on_create(client, db_session, office,
+                                                                  where):
+    grid, admin, supervisor, _ = office
+    theirs = make_premises(db_session, admin, grid.cells["D2001001"]) \
+        if where == "other_district" else make_orphan(db_session, admin)
+    count = db_session.query(Premises).count()
+    response = client.post("/api/v1/premises/", json=new_premises(licence_no=theirs.licence_no),
+                           headers=auth_headers(db_session, supervisor))
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "identifier_taken" and error["details"] is None
+    assert str(theirs.id) not in error["message"]
+    assert db_session.query(Premises).count() == count
+
+
+def test_duplicate_licence_out_of_scope_reveals_nothing_on_update(client, db_session, office):
+    grid, admin, supervisor, _ = office
+    mine = make_premises(db_session, admin, grid.cells["D1001001"])
+    theirs = make_premises(db_session, admin, grid.cells["D2001001"])
+    before = premises_row(db_session, mine.id)
+    response = client.patch(f"/api/v1/premises/{mine.id}",
+                            json={"base_version": 1, "licence_no": theirs.licence_no},
+                            headers=auth_headers(db_session, supervisor))
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "identifier_taken" and error["details"] is None
+    assert premises_row(db_session, mine.id) == before
 
 
 def test_duplicate_licence_number_is_a_conflict(client, db_session, office):

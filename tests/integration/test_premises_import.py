@@ -130,3 +130,117 @@ def test_cli_import_reports_and_stores(runner, db_session, wuhai, tmp_path):
     bad.write_bytes((HEADER + "坏坐标,诊所,民营,A-2,乌海,abc,39.67\n").encode())
     failed = runner.invoke(args=["premises", "import", str(bad)])
     assert failed.exit_code != 0 and "line 2" in failed.output
+
+
+@pytest.fixture
+def districts(db_session):
+    from tests.factories import assign, make_grid
+
+    grid = make_grid(db_session)
+    admin = make_user(db_session, "admin")
+    supervisor = make_user(db_session, "supervisor", "liu")
+    assign(db_session, admin, supervisor, grid.cells["D1"])
+    return grid, admin, supervisor
+
+
+def add_premises(db_session, admin, lon, lat, licence_no, **extra):
+    from server.services.premises import create_premises
+
+    return create_premises(db_session, admin, {
+        "name": "原名诊所", "category_code": "clinic", "ownership": "private",
+        "licence_no": licence_no, "address": "原地址", "lon": lon, "lat": lat,
+        "contact_name": "原联系人", "contact_phone": "13800000000", **extra})
+
+
+def stored(db_session, premises_id):
+    db_session.expire_all()
+    p = db_session.get(Premises, premises_id)
+    point = to_shape(p.location)
+    return (p.name, p.contact_name, p.contact_phone, p.address, p.cell_id, p.version,
+            point.x, point.y)
+
+
+REFUSED = {"line": 2, "column": None, "code": "out_of_scope",
+           "message": "the premises lies outside your cells", "message_zh": "该行无法导入"}
+TAKEOVER = ("name,category,ownership,licence_no,address,lon,lat,contact_name,contact_phone\n"
+            "新名诊所,clinic,private,{licence},新地址,106.01,39.01,新联系人,13900000000\n")
+
+
+@pytest.mark.parametrize("partial", ["false", "true"])
+def test_district_supervisor_cannot_take_over_an_orphan_by_import(client, db_session, districts,
+                                                                  partial):
+    _, admin, supervisor, = districts
+    orphan = add_premises(db_session, admin, 110.0, 40.0, "ORPHAN-1")
+    assert orphan.cell_id is None
+    before = stored(db_session, orphan.id)
+    response = upload(client, auth_headers(db_session, supervisor),
+                      TAKEOVER.format(licence="ORPHAN-1").encode(), partial=partial)
+    body = response.get_json()
+    errors = body["errors"] if partial == "true" else body["error"]["details"]["errors"]
+    assert response.status_code == (200 if partial == "true" else 422)
+    assert [(e["line"], e["code"]) for e in errors] == [(2, "out_of_scope")]
+    assert errors == [REFUSED]  # naming neither the premises nor its id
+    if partial == "true":
+        assert (body["created"], body["updated"]) == (0, 0)
+    assert stored(db_session, orphan.id) == before
+    assert count(db_session) == 1
+
+
+def test_supervisor_of_every_top_cell_takes_over_an_orphan_by_import(client, db_session,
+                                                                     districts):
+    from tests.factories import assign
+
+    grid, admin, _ = districts
+    chief = make_user(db_session, "supervisor", "chief")
+    assign(db_session, admin, chief, grid.cells["D1"])
+    assign(db_session, admin, chief, grid.cells["D2"])
+    orphan = add_premises(db_session, admin, 110.0, 40.0, "ORPHAN-1")
+    response = upload(client, auth_headers(db_session, chief),
+                      TAKEOVER.format(licence="ORPHAN-1").encode())
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["updated"] == 1
+    name, contact, _, _, cell_id, version, _, _ = stored(db_session, orphan.id)
+    assert (name, contact, version) == ("新名诊所", "新联系人", 2)
+    assert cell_id is not None
+
+
+def test_import_matching_premises_of_another_district_is_refused(client, db_session, districts):
+    _, admin, supervisor = districts
+    theirs = add_premises(db_session, admin, 106.15, 39.05, "THEIRS-1")
+    before = stored(db_session, theirs.id)
+    response = upload(client, auth_headers(db_session, supervisor),
+                      TAKEOVER.format(licence="THEIRS-1").encode())
+    assert response.status_code == 422
+    errors = response.get_json()["error"]["details"]["errors"]
+    assert [(e["line"], e["code"]) for e in errors] == [(2, "out_of_scope")]
+    assert stored(db_session, theirs.id) == before
+
+
+def test_import_matching_two_premises_one_out_of_scope_names_neither(client, db_session,
+                                                                     districts):
+    from server.importers.premises_csv import credit_code_check_character
+
+    _, admin, supervisor = districts
+    first17 = "91150300MA0N00001"
+    credit = first17 + credit_code_check_character(first17)
+    mine = add_premises(db_session, admin, 106.01, 39.01, "MINE-1")
+    theirs = add_premises(db_session, admin, 106.15, 39.05, None, credit_code=credit)
+    body = ("name,category,ownership,licence_no,credit_code,address,lon,lat\n"
+            f"新名诊所,clinic,private,MINE-1,{credit},新地址,106.01,39.01\n").encode()
+    before = (stored(db_session, mine.id), stored(db_session, theirs.id))
+    response = upload(client, auth_headers(db_session, supervisor), body)
+    assert response.status_code == 422
+    errors = response.get_json()["error"]["details"]["errors"]
+    assert errors == [REFUSED]
+    assert (stored(db_session, mine.id), stored(db_session, theirs.id)) == before
+
+
+def test_import_of_a_new_premises_outside_the_cells_is_refused(client, db_session, districts):
+    _, _, supervisor = districts
+    for lon, lat in ((106.15, 39.05), (110.0, 40.0)):  # another district; no cell at all
+        body = TAKEOVER.format(licence="NEW-1").replace("106.01,39.01", f"{lon},{lat}")
+        response = upload(client, auth_headers(db_session, supervisor), body.encode())
+        assert response.status_code == 422
+        errors = response.get_json()["error"]["details"]["errors"]
+        assert [(e["line"], e["code"]) for e in errors] == [(2, "out_of_scope")]
+    assert count(db_session) == 0

@@ -66,16 +66,17 @@ def test_coordinator_cannot_assign(client, db_session, world):
 
 
 def test_supervisor_assigns_inside_but_not_outside_their_scope(client, db_session, world):
-    grid, _, _, supervisor, other = world
+    grid, _, coordinator, supervisor, _ = world
     headers = auth_headers(db_session, supervisor)
     inside = client.post("/api/v1/assignments/", json={
-        "user_id": other.id, "cell_id": grid.cells["D1002001"].id, "duty": ["clinic"]},
+        "user_id": coordinator.id, "cell_id": grid.cells["D1002001"].id, "duty": ["clinic"]},
         headers=headers)
     assert inside.status_code == 201, inside.get_json()
     assert inside.get_json()["cell_code"] == "D1002001"
     outside = client.post("/api/v1/assignments/", json={
-        "user_id": other.id, "cell_id": grid.cells["D2002001"].id}, headers=headers)
+        "user_id": coordinator.id, "cell_id": grid.cells["D2002001"].id}, headers=headers)
     assert outside.status_code == 404
+    assert outside.get_json()["error"]["code"] == "not_found"
 
 
 def test_an_ended_assignment_gives_no_scope(client, db_session, world):

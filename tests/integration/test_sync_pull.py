@@ -322,3 +322,26 @@ def test_a_prune_landing_while_a_pull_reads_still_asks_for_a_resync(client, db_s
         response = pull(client, headers, old["next_cursor"], old["scope"])
     assert len(calls) == 2
     assert response.status_code == 410, response.get_json()
+
+
+def test_a_new_orphan_sends_no_tombstone_to_unrelated_terminals(client, db_session, field):
+    from server.services.premises import create_premises
+
+    headers = auth_headers(db_session, field["wang"])
+    first = pull(client, headers).get_json()
+    admin_headers = auth_headers(db_session, field["admin"])
+    admin_first = pull(client, admin_headers).get_json()
+    orphan = create_premises(db_session, field["admin"], {
+        "name": "界外诊所", "category_code": "clinic", "ownership": "private",
+        "licence_no": "ORPHAN-1", "address": "界外", "lon": 110.0, "lat": 40.0})
+    assert orphan.cell_id is None
+    update_premises(db_session, field["admin"], orphan.id, {"contact_phone": "110"},
+                    base_version=1)
+    task = create_task(db_session, field["admin"], kind="routine_patrol",
+                       premises_id=orphan.id, due_date=date(2026, 12, 1))
+    page = pull(client, headers, first["next_cursor"], first["scope"]).get_json()
+    assert page["items"] == []
+    # Admins see every premises, orphans included: theirs arrive as usual.
+    admin_page = pull(client, admin_headers, admin_first["next_cursor"],
+                      admin_first["scope"]).get_json()
+    assert keys(admin_page) == [("premises", orphan.id, "upsert"), ("task", task.id, "upsert")]
