@@ -242,3 +242,24 @@ def test_prune_deletes_stale_and_empty_partials_and_keeps_fresh_ones(store):
     assert files_under(store.root) == [f"partial/{SHA}.{OWNER}.part"]
     assert store.partial_size(SHA, OWNER) == 10
 
+
+
+def store_under_root(config):
+    """A factory as PHOTO_STORE names one: an S3-compatible store plugs in the same way."""
+    return FilesystemPhotoStore(config["ROOT"])
+
+
+def test_the_configured_store_is_built_by_its_factory(tmp_path):
+    from server.photos import make_photo_store
+
+    built = make_photo_store({"PHOTO_STORE": f"{__name__}:store_under_root", "ROOT": tmp_path})
+    assert isinstance(built, FilesystemPhotoStore) and built.root == tmp_path
+    default = make_photo_store({"PHOTO_DIR": str(tmp_path / "photos")})
+    assert default.root == tmp_path / "photos"
+
+
+def test_a_factory_that_makes_no_photo_store_is_refused(tmp_path):
+    from server.photos import make_photo_store
+
+    with pytest.raises(TypeError, match="did not make a PhotoStore"):
+        make_photo_store({"PHOTO_STORE": "builtins:dict"})
