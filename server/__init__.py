@@ -38,6 +38,11 @@ def create_app(config=None):
 
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    from server.photos import PhotoLimits, make_photo_store
+
+    # Built once: every request uses the same store (filesystem, or S3-compatible by config).
+    app.extensions["photo_store"] = make_photo_store(app.config)
+    app.extensions["photo_limits"] = PhotoLimits.from_config(app.config)
     api = Api(app)
 
     from server.api import register_api

@@ -45,6 +45,10 @@ class Config:
         self.PHOTO_DIR = os.environ.get("PHOTO_DIR", str(var_dir / "photos"))
         self.PHOTO_MAX_BYTES = _int_env("PHOTO_MAX_BYTES", 25 * 1024 * 1024)
         self.PHOTO_MAX_PIXELS = _int_env("PHOTO_MAX_PIXELS", 64_000_000)
+        # "filesystem" (under PHOTO_DIR) or "package.module:factory" (server/photos/store.py).
+        self.PHOTO_STORE = os.environ.get("PHOTO_STORE", "filesystem")
+        # `flask sync prune` deletes resumable uploads left unfinished this long.
+        self.PHOTO_PARTIAL_MAX_AGE_HOURS = _int_env("PHOTO_PARTIAL_MAX_AGE_HOURS", 48)
         # On-site evidence limits (defaults in EvidenceLimits): beyond them a record is
         # flagged, never refused.
         for limit in fields(EvidenceLimits):

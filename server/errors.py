@@ -54,6 +54,74 @@ class TooManyAttempts(AppError):
         self.retry_after = retry_after
 
 
+# Photos (content-addressed uploads, server/services/photos.py)
+
+
+class BadPhotoHash(ValidationFailed):
+    code = "bad_hash"
+
+
+class EmptyBody(ValidationFailed):
+    code = "empty_body"
+
+
+class IncompleteBody(AppError):
+    """The body ended before its Content-Length: the client hung up or a proxy cut it."""
+
+    code = "incomplete_body"
+
+
+class PhotoTooLarge(AppError):
+    status = 413
+    code = "photo_too_large"
+
+
+class PhotoHashMismatch(ValidationFailed):
+    code = "hash_mismatch"
+
+
+class NotAnImage(ValidationFailed):
+    code = "not_an_image"
+
+
+class TruncatedImage(ValidationFailed):
+    code = "truncated_image"
+
+
+class CorruptImage(ValidationFailed):
+    code = "corrupt_image"
+
+
+class DecompressionBomb(ValidationFailed):
+    code = "decompression_bomb"
+
+
+class UnsupportedImageFormat(ValidationFailed):
+    code = "unsupported_format"
+
+
+class BadUploadOffset(ValidationFailed):
+    code = "bad_offset"
+
+
+class UploadOffsetMismatch(Conflict):
+    code = "offset_mismatch"
+
+
+class NoUpload(NotFound):
+    """No upload of this photo by this user is in progress (and they do not hold it)."""
+
+    code = "no_upload"
+
+
+class PhotoFileMissing(NotFound):
+    code = "photo_file_missing"
+
+
+class PhotoUnrenderable(ValidationFailed):
+    code = "photo_unrenderable"
+
+
 def _render(status, code, message, details=None):
     response = jsonify({"error": {"code": code, "message": message, "details": details}})
     response.status_code = status

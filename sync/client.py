@@ -167,7 +167,12 @@ class Client:
         if size <= self.chunk_size:
             state, offset = {"stored": False}, 0
         else:
-            _, state = self.request("GET", f"/api/v1/photos/{sha}/upload")
+            try:
+                _, state = self.request("GET", f"/api/v1/photos/{sha}/upload")
+            except ServerRefused as error:
+                if error.code != "no_upload":  # 404: not started by this user yet
+                    raise
+                state = {"offset": 0, "stored": False}
             offset = state["offset"]
         with open(path, "rb") as handle:
             while not state["stored"]:

@@ -1,8 +1,11 @@
-"""`flask sync prune`: drop old change-feed events that delta pulls no longer need."""
+"""`flask sync prune`: drop old change-feed events that delta pulls no longer need, and the
+partial photo uploads that were never finished."""
 
+import time
 from datetime import timedelta
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from server.db import transaction
@@ -17,12 +20,17 @@ sync_cli = AppGroup("sync", help="Terminal sync: the change feed that pulls read
 @click.option("--older-than-days", type=click.IntRange(min=1), default=90, show_default=True,
               help="Delete events older than this many days.")
 def prune(older_than_days):
-    """Delete old feed events; terminals with an older cursor get 410 and resync."""
+    """Delete old feed events (terminals with an older cursor get 410 and resync), and partial
+    photo uploads untouched for PHOTO_PARTIAL_MAX_AGE_HOURS or empty."""
     older_than = utcnow() - timedelta(days=older_than_days)
     with transaction():
         pruned = prune_feed(db.session, None, older_than=older_than)
     if not pruned.events_deleted:
         click.echo(f"Nothing to prune: no feed event is older than {older_than:%Y-%m-%d %H:%M} UTC.")
-        return
-    click.echo(f"Pruned {pruned.events_deleted} feed event(s) up to number "
-               f"{pruned.pruned_through_seq}; terminals with an older cursor will resync.")
+    else:
+        click.echo(f"Pruned {pruned.events_deleted} feed event(s) up to number "
+                   f"{pruned.pruned_through_seq}; terminals with an older cursor will resync.")
+    hours = current_app.config["PHOTO_PARTIAL_MAX_AGE_HOURS"]
+    partials = current_app.extensions["photo_store"].prune_partials(
+        older_than=time.time() - hours * 3600)
+    click.echo(f"Deleted {partials} partial photo upload(s) empty or untouched for {hours} h.")

@@ -7,8 +7,8 @@ from server.models.inspections import (
     Inspection,
     InspectionItemResult,
     InspectionPhoto,
-    Photo,
 )
+from server.models.photos import Photo, PhotoHolder
 from server.models.premises import Premises, PremisesCategory
 from server.models.sync import (
     ChangeEvent,
@@ -27,6 +27,7 @@ __all__ = [
     "ApiToken", "AuditChainHead", "AuditEvent", "CellAssignment", "ChangeEvent", "ChangeFeedHead",
     "ChecklistItem", "ChecklistTemplate", "GridCell", "GridMap", "Inspection",
     "InspectionItemResult", "Device", "FeedPrune", "InspectionPhoto", "LoginThrottle", "Photo",
+    "PhotoHolder",
     "Premises", "PremisesCategory",
     "PushedRecord", "RejectedRecord", "ScopeSnapshot", "Task", "User",
     "WebSession",

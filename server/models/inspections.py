@@ -1,6 +1,6 @@
 """Inspection records and their photos: the legal record of a visit (执法全过程记录)."""
 
-from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -79,22 +79,3 @@ class InspectionPhoto(db.Model):
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     item_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
-
-
-class Photo(db.Model):
-    """A stored photo, content-addressed; its bytes live in the PhotoStore."""
-
-    __tablename__ = "photos"
-
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    size: Mapped[int] = mapped_column(Integer)
-    mime: Mapped[str] = mapped_column(String(32))
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    exif_status: Mapped[str] = mapped_column(String(16))
-    # EXIF time as written by the camera; its zone is unknown unless the camera wrote one.
-    taken_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    gps_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
-    gps_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
-    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    uploaded_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

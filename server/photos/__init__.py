@@ -11,7 +11,7 @@ from .imaging import (
     make_thumbnail,
     process_image,
 )
-from .pipeline import PhotoTooLarge, StoredPhoto, ingest_photo, open_derivative
+from .pipeline import PhotoLimits, PhotoTooLarge, StoredPhoto, ingest_photo, open_derivative
 from .store import (
     DERIVATIVE_KINDS,
     FilesystemPhotoStore,
@@ -19,6 +19,7 @@ from .store import (
     OffsetMismatch,
     PhotoStore,
     check_sha256,
+    make_photo_store,
     sha256_hex,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "ImageInfo",
     "ImageRejected",
     "OffsetMismatch",
+    "PhotoLimits",
     "PhotoStore",
     "PhotoTooLarge",
     "ProcessedImage",
@@ -38,6 +40,7 @@ __all__ = [
     "check_sha256",
     "ingest_photo",
     "inspect_image",
+    "make_photo_store",
     "make_public_copy",
     "make_thumbnail",
     "open_derivative",

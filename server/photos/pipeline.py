@@ -21,6 +21,20 @@ class PhotoTooLarge(ValueError):
 
 
 @dataclass(frozen=True)
+class PhotoLimits:
+    """The largest photo accepted: bytes, and pixels (beyond them a decompression bomb)."""
+
+    max_bytes: int
+    max_pixels: int
+
+    @classmethod
+    def from_config(cls, config):
+        """Read PHOTO_MAX_BYTES and PHOTO_MAX_PIXELS."""
+        return cls(max_bytes=int(config["PHOTO_MAX_BYTES"]),
+                   max_pixels=int(config["PHOTO_MAX_PIXELS"]))
+
+
+@dataclass(frozen=True)
 class StoredPhoto:
     """A photo held by the store; created is False when the same bytes were already there."""
 

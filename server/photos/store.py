@@ -2,6 +2,7 @@
 
 import fcntl
 import hashlib
+import importlib
 import os
 import re
 import tempfile
@@ -13,6 +14,8 @@ DERIVATIVE_KINDS = frozenset({"thumb", "public"})
 FILE_MODE = 0o640  # owner writes, the web server's group may read; nobody else
 
 _SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
+# Whose resumable upload it is (a user id): part of a file name, so nothing but these.
+_OWNER_PATTERN = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 class HashMismatch(ValueError):
@@ -44,6 +47,14 @@ def check_sha256(sha256):
     return sha256
 
 
+def check_owner(owner):
+    """Return owner as text if it can key a partial upload; raise ValueError otherwise."""
+    text = str(owner) if isinstance(owner, int) and not isinstance(owner, bool) else owner
+    if not isinstance(text, str) or not _OWNER_PATTERN.fullmatch(text):
+        raise ValueError(f"not an upload owner: {owner!r:.80}")
+    return text
+
+
 def check_kind(kind):
     """Return kind if it names a derivative; raise ValueError otherwise."""
     if kind not in DERIVATIVE_KINDS:
@@ -73,17 +84,23 @@ class PhotoStore(Protocol):
     def has_derivative(self, sha256: str, kind: str) -> bool:
         """Tell whether a derivative is stored."""
 
-    def partial_size(self, sha256: str) -> int:
-        """Return how many bytes of a resumable upload are held (0 if none)."""
+    # Resumable uploads belong to one owner (a user id): nobody else sees or touches them.
 
-    def append_partial(self, sha256: str, offset: int, chunk: bytes) -> int:
+    def partial_size(self, sha256: str, owner: str | int) -> int:
+        """Return how many bytes of the owner's resumable upload are held (0 if none)."""
+
+    def append_partial(self, sha256: str, owner: str | int, offset: int, chunk: bytes) -> int:
         """Append a chunk that starts at offset; return the new size."""
 
-    def finish_partial(self, sha256: str) -> bytes:
+    def finish_partial(self, sha256: str, owner: str | int) -> bytes:
         """Return the assembled bytes once they hash to sha256."""
 
-    def discard_partial(self, sha256: str) -> None:
+    def discard_partial(self, sha256: str, owner: str | int) -> None:
         """Forget a resumable upload."""
+
+    def prune_partials(self, older_than: float) -> int:
+        """Delete the partial uploads last written before older_than (a Unix time) and the
+        empty ones; return how many were deleted."""
 
 
 def _fsync_dir(path):
@@ -125,10 +142,10 @@ class FilesystemPhotoStore:
         check_sha256(sha256)
         return self.root / "derived" / check_kind(kind) / sha256[:2] / f"{sha256}.jpg"
 
-    def partial_path(self, sha256):
-        """Return where an unfinished upload of sha256 lives."""
+    def partial_path(self, sha256, owner):
+        """Return where the owner's unfinished upload of sha256 lives."""
         check_sha256(sha256)
-        return self.root / "partial" / f"{sha256}.part"
+        return self.root / "partial" / f"{sha256}.{check_owner(owner)}.part"
 
     def _write_temp(self, directory, data):
         """Write data to a synced temporary file in directory and return its path."""
@@ -195,34 +212,46 @@ class FilesystemPhotoStore:
     # Resumable uploads
 
     @contextmanager
-    def _locked_partial(self, sha256, create):
-        """Yield the partial file's descriptor under an exclusive lock, or None if absent."""
-        path = self.partial_path(sha256)
+    def _locked(self, path, create):
+        """Yield the descriptor of a partial file under an exclusive lock, or None if absent.
+
+        flock serialises appends from several worker processes on this host. The lock is
+        taken on the file that is still at path: one pruned or finished meanwhile is not it.
+        """
         flags = os.O_RDWR | (os.O_CREAT if create else 0)
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, flags, FILE_MODE)
-        except FileNotFoundError:
-            yield None
-            return
-        try:
-            # flock serialises appends from several worker processes on this host.
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield fd
-        finally:
-            os.close(fd)
+        while True:
+            try:
+                fd = os.open(path, flags, FILE_MODE)
+            except FileNotFoundError:
+                yield None
+                return
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    current = os.stat(path).st_ino
+                except FileNotFoundError:
+                    current = None
+                if current == os.fstat(fd).st_ino:
+                    yield fd
+                    return
+            finally:
+                os.close(fd)
+            if not create:
+                yield None
+                return
 
-    def partial_size(self, sha256):
-        """Return how many bytes of a resumable upload are held (0 if none)."""
+    def partial_size(self, sha256, owner):
+        """Return how many bytes of the owner's resumable upload are held (0 if none)."""
         try:
-            return self.partial_path(sha256).stat().st_size
+            return self.partial_path(sha256, owner).stat().st_size
         except FileNotFoundError:
             return 0
 
-    def append_partial(self, sha256, offset, chunk):
+    def append_partial(self, sha256, owner, offset, chunk):
         """Append a chunk at offset; raise OffsetMismatch unless offset is the size held."""
-        with self._locked_partial(sha256, create=True) as fd:
+        with self._locked(self.partial_path(sha256, owner), create=True) as fd:
             size = os.fstat(fd).st_size
             if offset != size:
                 raise OffsetMismatch(expected=size)
@@ -235,19 +264,54 @@ class FilesystemPhotoStore:
             # show up as a short or mismatching upload, never as a stored photo.
             return size
 
-    def finish_partial(self, sha256):
+    def finish_partial(self, sha256, owner):
         """Return the assembled bytes if they hash to sha256; otherwise discard them and raise."""
-        with self._locked_partial(sha256, create=False) as fd:
+        path = self.partial_path(sha256, owner)
+        with self._locked(path, create=False) as fd:
             if fd is None:
                 raise FileNotFoundError(f"no upload in progress for {sha256}")
             data = _read_all(fd)
             actual = sha256_hex(data)
             if actual != sha256:
-                self.partial_path(sha256).unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
                 raise HashMismatch(expected=sha256, actual=actual)
             # Kept until discard_partial: the caller stores the photo first, then discards.
             return data
 
-    def discard_partial(self, sha256):
-        """Forget a resumable upload."""
-        self.partial_path(sha256).unlink(missing_ok=True)
+    def discard_partial(self, sha256, owner):
+        """Forget the owner's resumable upload."""
+        path = self.partial_path(sha256, owner)
+        with self._locked(path, create=False) as fd:
+            if fd is not None:
+                path.unlink(missing_ok=True)
+
+    def prune_partials(self, older_than):
+        """Delete the partial uploads last written before older_than (a Unix time) and the
+        empty ones (a refused first chunk leaves one); return how many were deleted."""
+        deleted = 0
+        for path in sorted((self.root / "partial").glob("*.part")):
+            with self._locked(path, create=False) as fd:
+                if fd is None:
+                    continue
+                facts = os.fstat(fd)
+                if facts.st_size == 0 or facts.st_mtime < older_than:
+                    path.unlink(missing_ok=True)
+                    deleted += 1
+        return deleted
+
+
+def make_photo_store(config):
+    """Build the store that config["PHOTO_STORE"] names, once per app.
+
+    "filesystem" (the default) keeps photos under PHOTO_DIR; "package.module:factory" names
+    a callable that takes the config and returns a PhotoStore (an S3-compatible store).
+    """
+    name = config.get("PHOTO_STORE") or "filesystem"
+    if name == "filesystem":
+        store = FilesystemPhotoStore(config["PHOTO_DIR"])
+    else:
+        module, _, factory = name.partition(":")
+        store = getattr(importlib.import_module(module), factory)(config)
+    if not isinstance(store, PhotoStore):
+        raise TypeError(f"PHOTO_STORE={name!r} did not make a PhotoStore: {store!r:.80}")
+    return store

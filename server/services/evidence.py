@@ -26,6 +26,13 @@ class EvidenceLimits:
                       for limit in fields(cls) if f"EVIDENCE_{limit.name.upper()}" in config})
 
 
+def set_evidence(inspection, premises_point, photos, limits):
+    """Set the distance and the evidence flags from the record and the photos its sender holds."""
+    inspection.distance_m, inspection.evidence_flags = evaluate(inspection, premises_point,
+                                                                photos, limits)
+    inspection.has_flags = bool(inspection.evidence_flags)
+
+
 def flag(code, message, **extra):
     return {"code": code, "message": message, **extra}
 

@@ -13,7 +13,6 @@ from server.models import (
     Inspection,
     InspectionItemResult,
     InspectionPhoto,
-    Photo,
     Premises,
     User,
 )
@@ -22,9 +21,9 @@ from server.models.inspections import CONCLUSIONS, INSPECTION_KINDS, ITEM_RESULT
 from server.services import audit
 from server.services import changes as feed
 from server.services.checklists import applicable_items
-from server.services.evidence import EvidenceLimits, evaluate
+from server.services.evidence import EvidenceLimits, set_evidence
 from server.services.paging import page
-from server.services.photos import lock_photos
+from server.services.photos import held_photos, lock_photos
 from server.services.premises import get_premises
 from server.services.scope import cell_scope_clause
 from server.services.tasks import covers, get_task
@@ -72,7 +71,8 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
     )
     # The evidence flags are worked out before the row is written: one INSERT, no UPDATE.
     lock_photos(session, [sha256 for sha256, _ in refs])  # an upload of one waits, or we wait
-    held = _held_photos(session, {sha256 for sha256, _ in refs})
+    # Only photos the sender holds count: citing someone else's hash proves nothing.
+    held = held_photos(session, actor.id, {sha256 for sha256, _ in refs})
     set_evidence(inspection, to_shape(premises.location), held, limits)
     try:
         with session.begin_nested():
@@ -224,25 +224,14 @@ def _photo_refs(data):
     return unique
 
 
-def _held_photos(session, hashes):
-    if not hashes:
-        return []
-    return session.scalars(select(Photo).where(Photo.sha256.in_(sorted(hashes)))).all()
-
-
-def set_evidence(inspection, premises_point, photos, limits):
-    """Set the distance and the evidence flags from the record and the photos held."""
-    inspection.distance_m, inspection.evidence_flags = evaluate(inspection, premises_point,
-                                                                photos, limits)
-    inspection.has_flags = bool(inspection.evidence_flags)
-
-
 def missing_photos(session, inspection):
-    """Return the hashes an inspection names that the server does not hold yet."""
+    """Return the hashes an inspection names whose bytes its sender has not sent yet.
+
+    A photo stored from someone else's upload is still missing: the sender's terminal sends
+    it (the server answers 200), which proves it has the photo and completes the record.
+    """
     hashes = {p.sha256 for p in inspection.photos}
-    if not hashes:
-        return []
-    held = set(session.scalars(select(Photo.sha256).where(Photo.sha256.in_(hashes))))
+    held = {photo.sha256 for photo in held_photos(session, inspection.submitted_by_id, hashes)}
     return sorted(hashes - held)
 
 

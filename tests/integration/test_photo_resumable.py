@@ -15,12 +15,10 @@ SHA = hashlib.sha256(HOPPER).hexdigest()
 @pytest.fixture(autouse=True)
 def no_partial_upload(app):
     """Files outlive the rolled-back transaction: start and end without a partial upload."""
-    from server.photos import FilesystemPhotoStore
-
-    store = FilesystemPhotoStore(app.config["PHOTO_DIR"])
-    store.discard_partial(SHA)
+    store = app.extensions["photo_store"]
+    store.prune_partials(older_than=float("inf"))
     yield
-    store.discard_partial(SHA)
+    store.prune_partials(older_than=float("inf"))
 
 
 @pytest.fixture
@@ -37,6 +35,16 @@ def chunk(client, headers, offset, data, complete=False, sha=SHA):
 
 def progress(client, headers, sha=SHA):
     return client.get(f"/api/v1/photos/{sha}/upload", headers=headers).get_json()
+
+
+NOTHING_HELD = {"code": "no_upload", "details": {"offset": 0}}
+
+
+def nothing_held(client, headers, sha=SHA):
+    """True when the server holds none of this user's upload of the photo (404 no_upload)."""
+    response = client.get(f"/api/v1/photos/{sha}/upload", headers=headers)
+    error = response.get_json()["error"]
+    return response.status_code == 404 and {k: error[k] for k in NOTHING_HELD} == NOTHING_HELD
 
 
 def test_an_upload_in_three_chunks_stores_the_photo(client, headers, db_session):
@@ -71,7 +79,7 @@ def test_bytes_that_do_not_hash_to_the_name_are_discarded(client, headers, db_se
     chunk(client, headers, 0, wrong[:2000])
     response = chunk(client, headers, 2000, wrong[2000:], complete=True)
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "hash_mismatch"
-    assert progress(client, headers) == {"offset": 0, "stored": False}
+    assert nothing_held(client, headers)
     assert db_session.get(Photo, SHA) is None
 
 
@@ -87,27 +95,28 @@ def test_a_missing_offset_header_is_refused(client, headers, db_session):
 
 
 def test_an_upload_growing_past_the_limit_is_refused(client, app, headers, db_session, monkeypatch):
-    monkeypatch.setitem(app.config, "PHOTO_MAX_BYTES", 1000)
+    from server.photos import PhotoLimits
+
+    monkeypatch.setitem(app.extensions, "photo_limits", PhotoLimits(
+        max_bytes=1000, max_pixels=app.extensions["photo_limits"].max_pixels))
     response = chunk(client, headers, 0, HOPPER[:1500])
-    assert response.status_code == 413 and progress(client, headers)["offset"] == 0
+    assert response.status_code == 413 and nothing_held(client, headers)
 
 
 def test_a_whole_photo_in_one_chunk_is_stored_without_a_partial_file(client, app, headers,
                                                                       db_session):
-    from server.photos import FilesystemPhotoStore
-
     done = chunk(client, headers, 0, HOPPER, complete=True)
     assert done.status_code == 200 and done.get_json() == {"offset": len(HOPPER), "stored": True}
     assert db_session.get(Photo, SHA).size == len(HOPPER)
-    store = FilesystemPhotoStore(app.config["PHOTO_DIR"])
-    assert not store.partial_path(SHA).exists() and store.exists(SHA)
+    store = app.extensions["photo_store"]
+    assert list(store.root.rglob("*.part")) == [] and store.exists(SHA)
 
 
 def test_a_whole_photo_that_does_not_hash_to_its_name_stores_nothing(client, headers, db_session):
     wrong = HOPPER[:-1] + b"\x00"
     response = chunk(client, headers, 0, wrong, complete=True)
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "hash_mismatch"
-    assert progress(client, headers) == {"offset": 0, "stored": False}
+    assert nothing_held(client, headers)
     assert db_session.get(Photo, SHA) is None
 
 
@@ -119,3 +128,29 @@ def test_a_whole_photo_sent_while_part_of_it_is_held_says_where_to_continue(clie
     assert response.get_json()["error"]["details"] == {"offset": 1000}
     assert db_session.get(Photo, SHA) is None
     assert chunk(client, headers, 1000, HOPPER[1000:], complete=True).get_json()["stored"] is True
+
+
+def test_sync_prune_deletes_partial_uploads_left_empty_or_unfinished_for_48_hours(
+        client, app, headers, db_session, runner):
+    from datetime import datetime, timedelta, timezone
+
+    import time_machine
+
+    store = app.extensions["photo_store"]
+    chunk(client, headers, 0, HOPPER[:1000])
+    other_sha = hashlib.sha256(b"another photo").hexdigest()
+    # A refused first chunk leaves an empty partial file behind.
+    assert chunk(client, headers, 5, b"another photo"[5:], sha=other_sha).status_code == 409
+    assert len(list(store.root.rglob("*.part"))) == 2
+    now = datetime.now(timezone.utc)
+    with time_machine.travel(now + timedelta(hours=47), tick=False):
+        result = runner.invoke(args=["sync", "prune"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 1 partial photo upload(s)" in result.output
+    assert [p.name.split(".")[0] for p in store.root.rglob("*.part")] == [SHA]
+    assert progress(client, headers) == {"offset": 1000, "stored": False}
+    with time_machine.travel(now + timedelta(hours=49), tick=False):
+        result = runner.invoke(args=["sync", "prune"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 1 partial photo upload(s)" in result.output
+    assert list(store.root.rglob("*.part")) == [] and nothing_held(client, headers)

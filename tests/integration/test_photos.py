@@ -246,7 +246,11 @@ def test_an_empty_body_is_refused(client, db_session, world):
 
 
 def test_a_photo_over_the_size_limit_is_refused(client, db_session, world, monkeypatch):
-    monkeypatch.setitem(client.application.config, "PHOTO_MAX_BYTES", 1000)
+    from server.photos import PhotoLimits
+
+    limits = client.application.extensions["photo_limits"]
+    monkeypatch.setitem(client.application.extensions, "photo_limits",
+                        PhotoLimits(max_bytes=1000, max_pixels=limits.max_pixels))
     data = (PHOTOS / "hopper.jpg").read_bytes()
     before = stored(db_session, client.application)
     response = put(client, world.headers["wang"], data)
