@@ -1,7 +1,7 @@
 """Photo holders: who sent a photo's bytes (proof of possession); the first uploaders hold theirs
 
-Revision ID: c2photo0007
-Revises: b1websec0006
+Revision ID: c2photo0008
+Revises: c2rule0007
 Create Date: 2026-11-25 10:00:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'c2photo0007'
-down_revision = 'b1websec0006'
+revision = 'c2photo0008'
+down_revision = 'c2rule0007'
 branch_labels = None
 depends_on = None
 
