@@ -99,3 +99,16 @@ def test_a_long_run_of_digits_inside_a_string_is_read_as_text(client, headers, d
                            headers=headers)
     assert response.status_code == 422
     assert "name" in response.get_json()["error"]["details"]["json"]
+
+
+@pytest.mark.parametrize("body", [
+    '{"\\ud800": 1, "jurisdiction_code": "A", "name": "x"}',  # echoed back as an unknown field
+    '{"jurisdiction_code": "A", "name": "x\\ud800"}',  # text no database can store
+])
+def test_lone_surrogates_are_refused_and_the_answer_is_still_json(client, headers, db_session,
+                                                                  body):
+    response = client.post("/api/v1/maps/", data=body, content_type="application/json",
+                           headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "validation_failed"
+    assert db_session.query(GridMap).count() == 0
