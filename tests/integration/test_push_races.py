@@ -44,9 +44,13 @@ def test_batches_naming_shared_photos_in_opposite_order_do_not_deadlock(tmp_path
         monkeypatch.setattr(push_service, "apply_record", pausing)
 
         def push_and_commit(session):
-            results = push_service.push(session, session.get(User, wang.id), None,
-                                        batches[session], limits=EvidenceLimits())
-            session.commit()
+            try:
+                results = push_service.push(session, session.get(User, wang.id), None,
+                                            batches[session], limits=EvidenceLimits())
+                session.commit()
+            except Exception:
+                session.rollback()  # as the request would: the other batch may go on
+                raise
             return [result.status for result in results]
 
         first, first_outcome = in_background(lambda: push_and_commit(one))
