@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from server.config import Config
 
@@ -14,7 +15,7 @@ def create_app(config=None):
     from server.security import init_security
 
     init_security(app)  # headers, CSRF for the pages, session cookie, bounded request bodies
-    app.json.ensure_ascii = False  # Chinese names stay readable in responses
+    app.json = JSONProvider(app)
     if not app.config.get("SECRET_KEY"):
         if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
             raise RuntimeError("SECRET_KEY must be set when running on PostgreSQL")
@@ -55,6 +56,25 @@ def create_app(config=None):
     register_cli(app)
     app.register_blueprint(web_bp)
     return app
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Chinese names stay readable in responses; text UTF-8 cannot carry is escaped instead.
+
+    A lone surrogate sent in a request (a key echoed back in a 422, say) would otherwise make
+    the answer itself fail to encode: a 500.
+    """
+
+    ensure_ascii = False
+
+    def dumps(self, obj, **kwargs):
+        text = super().dumps(obj, **kwargs)
+        if not text.isascii():
+            try:
+                text.encode()
+            except UnicodeEncodeError:
+                return super().dumps(obj, **{**kwargs, "ensure_ascii": True})
+        return text
 
 
 def _embedded_secret(var_dir):

@@ -54,6 +54,12 @@ class Config:
         for limit in fields(EvidenceLimits):
             name = f"EVIDENCE_{limit.name.upper()}"
             setattr(self, name, float(os.environ.get(name) or limit.default))
+        # Refused push records kept for diagnosis (server/services/push.py): each payload up to
+        # this many bytes of JSON (beyond: an excerpt, its size and SHA-256), this many rows per
+        # device, deleted by `flask sync prune` after this many days.
+        self.REJECTED_RECORDS_PAYLOAD_MAX_BYTES = _int_env("REJECTED_RECORDS_PAYLOAD_MAX_BYTES", 8192)
+        self.REJECTED_RECORDS_PER_DEVICE = _int_env("REJECTED_RECORDS_PER_DEVICE", 1000)
+        self.REJECTED_RECORDS_RETENTION_DAYS = _int_env("REJECTED_RECORDS_RETENTION_DAYS", 90)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         # Page sign-ins end after this many hours, whatever the browser does (server/web/sessions.py).

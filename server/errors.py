@@ -1,7 +1,15 @@
 """Application errors and the one handler that renders them as JSON."""
 
-from flask import jsonify
+import json
+import re
+import sys
+
+from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
+
+# Python refuses to read an integer longer than this (a guard against quadratic conversion).
+_INT_DIGITS = sys.get_int_max_str_digits() or 4300
+_LONG_DIGIT_RUN = re.compile(rb"[0-9]{%d}" % (_INT_DIGITS + 1))
 
 
 class AppError(Exception):
@@ -128,8 +136,41 @@ def _render(status, code, message, details=None):
     return response
 
 
+def refuse_unreadable_integers():
+    """Answer 400 bad_json for a JSON body holding an integer too long for Python to read.
+
+    The JSON parsers (webargs', Flask's) would raise a bare ValueError from deep inside
+    json.loads. Only a body with such a run of digits is parsed here, once more, to tell an
+    integer from digits inside a string.
+    """
+    if not request.is_json or request.content_length == 0:
+        return
+    body = request.get_data(cache=True)
+    if not _LONG_DIGIT_RUN.search(body):
+        return
+    try:
+        json.loads(body, parse_int=_bounded_int)
+    except _IntegerTooLong as error:
+        raise AppError("The JSON body holds an integer too long to read.", code="bad_json",
+                       details={"max_digits": _INT_DIGITS}) from error
+    except ValueError:
+        return  # not JSON at all: the parser answers that
+
+
+class _IntegerTooLong(Exception):
+    pass
+
+
+def _bounded_int(text):
+    if len(text.lstrip("-")) > _INT_DIGITS:
+        raise _IntegerTooLong
+    return int(text)
+
+
 def register_error_handlers(app):
     """Render AppError and HTTP errors as {"error": {code, message, details}}."""
+
+    app.before_request(refuse_unreadable_integers)
 
     @app.errorhandler(AppError)
     def handle_app_error(error):

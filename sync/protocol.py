@@ -4,12 +4,30 @@ Pure: no Flask, no database. The server passes in what applies one record; this 
 keeps every record of a batch apart, so one bad record never sinks or blocks the others.
 """
 
+import re
 from dataclasses import asdict, dataclass, field
 
 PROTOCOL_VERSION = 1
 MAX_BATCH_RECORDS = 100
 RECORD_TYPES = ("inspection", "inspection_revision", "premises_update")
 OUTCOMES = ("created", "duplicate", "rejected", "conflict")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+# A UUID, or any short token of these characters: nothing a database or a log chokes on.
+CLIENT_UUID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+PHOTO_NAME = re.compile(r"[0-9a-f]{64}")  # the SHA-256 of the photo's bytes
+
+
+def is_id(value):
+    """Tell whether a JSON value is a usable id: an integer 1 … 2³¹-1 (true is not one)."""
+    return type(value) is int and 1 <= value <= MAX_ID
+
+
+def is_client_uuid(value):
+    return isinstance(value, str) and CLIENT_UUID.fullmatch(value) is not None
+
+
+def is_photo_name(value):
+    return isinstance(value, str) and PHOTO_NAME.fullmatch(value) is not None
 
 
 class RecordRejected(Exception):
@@ -45,10 +63,12 @@ class RecordResult:
     reasons: dict = field(default_factory=dict)
     current: dict | None = None
     photos_missing: list = field(default_factory=list)
+    evidence_flags: list | None = None  # inspections: what the evidence checks found
 
     def to_dict(self):
         return {key: value for key, value in asdict(self).items()
-                if value not in (None, {}, []) or key in ("status", "client_uuid", "type")}
+                if value not in (None, {}, []) or key in ("status", "client_uuid", "type")
+                or (key == "evidence_flags" and value is not None)}
 
 
 class BatchTooLarge(ValueError):
@@ -62,9 +82,9 @@ def envelope_problems(record):
         return {"record": ["must be an object with type, client_uuid and data"]}
     if record.get("type") not in RECORD_TYPES:
         problems["type"] = [f"must be one of {list(RECORD_TYPES)}"]
-    uuid = record.get("client_uuid")
-    if not isinstance(uuid, str) or not 1 <= len(uuid) <= 64:
-        problems["client_uuid"] = ["a client-generated id (UUID) is required"]
+    if not is_client_uuid(record.get("client_uuid")):
+        problems["client_uuid"] = ["a client-generated id (UUID) is required: 1-64 of "
+                                   "A-Za-z0-9._:-"]
     if not isinstance(record.get("data"), dict):
         problems["data"] = ["must be an object"]
     return problems
@@ -73,8 +93,8 @@ def envelope_problems(record):
 def push_batch(records, apply_one, on_rejected=None):
     """Apply each record on its own and answer every one, in order.
 
-    apply_one(record) returns (status, server_id, photos_missing) or raises RecordRejected
-    / RecordConflict; it must undo its own partial work on failure (a savepoint).
+    apply_one(record) returns (status, server_id, photos_missing[, evidence_flags]) or raises
+    RecordRejected / RecordConflict; it must undo its own partial work on failure (a savepoint).
     on_rejected(record, result) is called for each refused record (to keep it for diagnosis).
     """
     if not isinstance(records, list):
@@ -87,8 +107,9 @@ def push_batch(records, apply_one, on_rejected=None):
         kind = record.get("type") if isinstance(record, dict) else None
         problems = envelope_problems(record)
         if problems:
-            result = RecordResult(uuid if isinstance(uuid, str) else None,
-                                  kind if isinstance(kind, str) else None, "rejected",
+            # Echo only what is safe to echo: the answers stay in the records' order anyway.
+            result = RecordResult(uuid if is_client_uuid(uuid) else None,
+                                  kind if kind in RECORD_TYPES else None, "rejected",
                                   code="bad_envelope", message="The record envelope is invalid.",
                                   reasons=problems)
         else:
@@ -102,14 +123,15 @@ def push_batch(records, apply_one, on_rejected=None):
 def _apply(record, apply_one):
     uuid, kind = record["client_uuid"], record["type"]
     try:
-        status, server_id, missing = apply_one(record)
+        status, server_id, missing, *flags = apply_one(record)
     except RecordRejected as error:
         return RecordResult(uuid, kind, "rejected", code=error.code, message=error.message,
                             reasons=error.reasons)
     except RecordConflict as error:
         return RecordResult(uuid, kind, "conflict", code=error.code, message=error.message,
                             current=error.current)
-    return RecordResult(uuid, kind, status, server_id=server_id, photos_missing=list(missing))
+    return RecordResult(uuid, kind, status, server_id=server_id, photos_missing=list(missing),
+                        evidence_flags=list(flags[0]) if flags else None)
 
 
 def encode_cursor(seq):

@@ -15,7 +15,7 @@ from server.schemas.tasks import TaskSchema
 from server.services.inspections import inspection_summary
 from server.services.pull import pull
 from server.services.evidence import EvidenceLimits
-from server.services.push import push
+from server.services.push import RejectedLimits, push
 from sync.protocol import MAX_BATCH_RECORDS, PROTOCOL_VERSION, BatchTooLarge
 
 blp = Blueprint("sync", __name__,
@@ -69,7 +69,8 @@ def push_records(body):
     try:
         with transaction():
             results = push(db.session, actor, device, body["records"],
-                           limits=EvidenceLimits.from_config(current_app.config))
+                           limits=EvidenceLimits.from_config(current_app.config),
+                           rejected_limits=RejectedLimits.from_config(current_app.config))
     except BatchTooLarge as error:
         raise AppError(str(error), code="batch_too_large", status=413,
                        details={"max_records": MAX_BATCH_RECORDS}) from error

@@ -1,6 +1,6 @@
 """Terminals, the change feed that pulls read, and records refused on push."""
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -70,9 +70,16 @@ class FeedPrune(db.Model):
 
 
 class RejectedRecord(db.Model):
-    """A pushed record the server refused, kept with its reasons for diagnosis."""
+    """A pushed record the server refused, kept with its reasons for diagnosis.
+
+    Bounded (server/services/push.py): a large payload is kept as an excerpt with its size and
+    digest, each device keeps its newest REJECTED_RECORDS_PER_DEVICE, `flask sync prune`
+    deletes the older than REJECTED_RECORDS_RETENTION_DAYS.
+    """
 
     __tablename__ = "rejected_records"
+    __table_args__ = (Index("ix_rejected_records_device_id_id", "device_id", "id"),
+                      Index("ix_rejected_records_at", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)

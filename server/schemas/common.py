@@ -11,14 +11,18 @@ def Id(**kwargs):  # noqa: N802 - reads like a field class
 
 
 class Text(fields.Str):
-    """A string without NUL or other control characters (PostgreSQL refuses NUL)."""
+    """A string without NUL or other control characters (PostgreSQL refuses NUL), and without
+    lone surrogates (JSON can spell them, UTF-8 cannot: no database stores them)."""
 
-    default_error_messages = {"control": "Must not contain control characters."}
+    default_error_messages = {"control": "Must not contain control characters.",
+                              "surrogate": "Must be valid Unicode (no lone surrogates)."}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if any(ord(char) < 32 and char not in "\t\n\r" for char in text):
             raise self.make_error("control")
+        if not text.isascii() and any(0xD800 <= ord(char) <= 0xDFFF for char in text):
+            raise self.make_error("surrogate")
         return text
 
 

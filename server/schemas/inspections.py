@@ -5,7 +5,8 @@ from marshmallow import Schema, fields, validate
 from server.models.inspections import CONCLUSIONS, INSPECTION_KINDS, ITEM_RESULTS
 from server.schemas.common import Id, PageArgs, Text, labels_of
 
-SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="a photo is named by its SHA-256: 64 lowercase hex digits")
+# \Z, not $: $ also matches before a trailing newline, which no photo name has.
+SHA256 = validate.Regexp(r"^[0-9a-f]{64}\Z", error="a photo is named by its SHA-256: 64 lowercase hex digits")
 
 
 class GpsFix(Schema):

@@ -19,6 +19,10 @@ class PushResult(Schema):
     reasons = fields.Dict()
     current = fields.Dict(allow_none=True)
     photos_missing = fields.List(fields.Str())
+    evidence_flags = fields.List(fields.Dict(), metadata={
+        "description": "inspection records (created, duplicate): the on-site evidence flags "
+                       "worked out when the record was accepted, e.g. no_gps, "
+                       "far_from_premises, clock_skew; empty when none"})
 
 
 class PushResponse(Schema):

@@ -22,7 +22,7 @@ from server.services import changes as feed
 from server.services.evidence import set_evidence
 from server.services.scope import cell_scope_clause
 
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 # What Pillow's refusals (server/photos/imaging.py) answer, by their code.
 IMAGE_REFUSALS = {error.code: error for error in (
@@ -32,7 +32,7 @@ IMAGE_REFUSALS = {error.code: error for error in (
 
 def check_hash_name(sha256):
     """Refuse anything but 64 lowercase hex digits."""
-    if not SHA256.match(sha256 or ""):
+    if not isinstance(sha256, str) or not SHA256.fullmatch(sha256):  # "$" admits a final "\n"
         raise errors.BadPhotoHash("The photo is addressed by the SHA-256 of its bytes: 64 "
                                   "lowercase hex digits.")
 

@@ -1,8 +1,11 @@
 """Apply pushed records through the same services as the REST API, each in its own savepoint."""
 
+import json
+from dataclasses import dataclass
+
 from marshmallow import ValidationError
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import selectinload
 
 from server.errors import AppError, Conflict
@@ -11,13 +14,43 @@ from server.schemas.inspections import CorrectionIn, InspectionIn
 from server.schemas.premises import UPDATE_OPTIONAL, PremisesUpdate
 from server.services import audit
 from server.services.inspections import correct_inspection, missing_photos, submit_inspection
+from server.services.photos import lock_photos
 from server.services.premises import premises_query, update_premises
-from sync.protocol import RecordConflict, RecordRejected, push_batch
+from sync.protocol import (
+    RecordConflict,
+    RecordRejected,
+    is_client_uuid,
+    is_id,
+    is_photo_name,
+    push_batch,
+)
+
+INSPECTION_TYPES = ("inspection", "inspection_revision")
 
 
-def push(session, actor, device, records, *, limits):
+@dataclass(frozen=True)
+class RejectedLimits:
+    """How much of the refused records is kept for diagnosis."""
+
+    payload_max_bytes: int = 8192  # of canonical JSON; beyond, an excerpt, the size and digest
+    per_device: int = 1000  # rows kept per device (per user for pushes without one)
+    retention_days: int = 90  # `flask sync prune` deletes older ones
+
+    @classmethod
+    def from_config(cls, config):
+        """Build the limits from app config keys REJECTED_RECORDS_<NAME>."""
+        return cls(payload_max_bytes=int(config["REJECTED_RECORDS_PAYLOAD_MAX_BYTES"]),
+                   per_device=int(config["REJECTED_RECORDS_PER_DEVICE"]),
+                   retention_days=int(config["REJECTED_RECORDS_RETENTION_DAYS"]))
+
+
+def push(session, actor, device, records, *, limits, rejected_limits=RejectedLimits()):
     """Answer every record of a batch: created | duplicate | rejected | conflict."""
 
+    # Every photo the batch names is locked here, once, in one order: records taking their
+    # own photos' locks one after the other would lock two batches' shared photos in
+    # opposite orders and deadlock. The records' own lock_photos then hold already.
+    lock_photos(session, batch_photo_names(records))
     # Read once what the records share (templates with their items, earlier pushes, premises
     # in scope) and keep it alive for the whole batch: the session holds objects only weakly.
     batch = _BatchCache(session, actor, records)
@@ -26,29 +59,100 @@ def push(session, actor, device, records, *, limits):
         return apply_record(session, actor, device, record, limits, batch)
 
     def keep_rejected(record, result):
-        session.add(RejectedRecord(
-            device_id=device.id if device else None, user_id=actor.id,
-            client_uuid=str(record.get("client_uuid") if isinstance(record, dict) else "")[:64],
-            record_type=str(record.get("type") if isinstance(record, dict) else "")[:32],
-            payload=record if isinstance(record, dict) else {"raw": repr(record)[:10000]},
-            reasons={"code": result.code, "message": result.message, "reasons": result.reasons}))
+        session.add(rejected_record(actor, device, record, result,
+                                    rejected_limits.payload_max_bytes))
 
     results = push_batch(records, apply_one, on_rejected=keep_rejected)
     session.flush()
+    if any(result.status == "rejected" for result in results):
+        trim_rejected(session, actor, device, keep=rejected_limits.per_device)
     return results
+
+
+def batch_photo_names(records):
+    """Return the well-formed photo names the inspection records of a batch mention."""
+    names = set()
+    for record in records if isinstance(records, list) else []:
+        if not isinstance(record, dict) or record.get("type") not in INSPECTION_TYPES \
+                or not isinstance(record.get("data"), dict):
+            continue
+        data = record["data"]
+        items = data.get("items") if isinstance(data.get("items"), list) else []
+        for photos in [data.get("photos")] + [i.get("photos") for i in items if isinstance(i, dict)]:
+            if isinstance(photos, list):
+                names.update(name for name in photos if is_photo_name(name))
+    return sorted(names)
+
+
+def rejected_record(actor, device, record, result, max_bytes):
+    """Return the row keeping a refused record: its payload whole, or an excerpt if large."""
+    envelope = record if isinstance(record, dict) else {}
+    uuid, kind = envelope.get("client_uuid"), envelope.get("type")
+    return RejectedRecord(
+        device_id=device.id if device else None, user_id=actor.id,
+        client_uuid=uuid if is_client_uuid(uuid) else ascii(uuid)[:64],
+        record_type=kind if isinstance(kind, str) and kind.isascii() and kind.isprintable()
+        and len(kind) <= 32 else ascii(kind)[:32],
+        payload=storable_json(record, max_bytes),
+        reasons=storable_json({"code": result.code, "message": result.message,
+                               "reasons": result.reasons}, max_bytes))
+
+
+def storable_json(value, max_bytes):
+    """Return value if its JSON fits in max_bytes and any database stores it, else a digest.
+
+    The digest form: {"truncated": true, "size", "sha256" of the canonical JSON, "excerpt":
+    its first max_bytes as ASCII text} — NUL and lone surrogates are escaped in it.
+    """
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      default=repr)
+    if len(text) <= max_bytes and "\\u0000" not in text and not _has_lone_surrogate(value):
+        return value if isinstance(value, dict) else {"value": value}
+    raw = text.encode()
+    return {"truncated": True, "size": len(raw), "sha256": _sha256(raw),
+            "excerpt": text[:max_bytes]}
+
+
+def _has_lone_surrogate(value):
+    try:
+        json.dumps(value, ensure_ascii=False, default=repr).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _sha256(raw):
+    import hashlib
+
+    return hashlib.sha256(raw).hexdigest()
+
+
+def trim_rejected(session, actor, device, *, keep):
+    """Keep the newest `keep` refused records of the device (of the user, without one)."""
+    owner = RejectedRecord.device_id == device.id if device else \
+        (RejectedRecord.user_id == actor.id) & RejectedRecord.device_id.is_(None)
+    oldest_kept = session.scalar(select(RejectedRecord.id).where(owner)
+                                 .order_by(RejectedRecord.id.desc()).offset(keep - 1).limit(1))
+    if oldest_kept is not None:
+        session.execute(delete(RejectedRecord).where(owner, RejectedRecord.id < oldest_kept))
+
+
+def prune_rejected(session, *, older_than):
+    """Delete the refused records kept since before older_than; return how many."""
+    return session.execute(delete(RejectedRecord).where(RejectedRecord.at < older_than)).rowcount
 
 
 class _BatchCache:
     """What the records of one batch share, loaded once and kept alive until it is answered."""
 
     def __init__(self, session, actor, records):
+        # Only what could be valid: an id out of range or a NUL in a UUID must cost its own
+        # record a rejection, not the whole batch a database error.
         datas = [r["data"] for r in records if isinstance(r, dict) and isinstance(r.get("data"), dict)]
-        template_ids = sorted({d.get("template_id") for d in datas
-                               if isinstance(d.get("template_id"), int)})
-        premises_ids = sorted({d.get("premises_id") for d in datas
-                               if isinstance(d.get("premises_id"), int)})
+        template_ids = sorted({d.get("template_id") for d in datas if is_id(d.get("template_id"))})
+        premises_ids = sorted({d.get("premises_id") for d in datas if is_id(d.get("premises_id"))})
         uuids = sorted({r.get("client_uuid") for r in records
-                        if isinstance(r, dict) and isinstance(r.get("client_uuid"), str)})
+                        if isinstance(r, dict) and is_client_uuid(r.get("client_uuid"))})
         self.templates = session.scalars(
             select(ChecklistTemplate).options(selectinload(ChecklistTemplate.items))
             .where(ChecklistTemplate.id.in_(template_ids))).all() if template_ids else []
@@ -62,7 +166,11 @@ class _BatchCache:
 def apply_record(session, actor, device, record, limits, batch):
     """Apply one record once; a replay answers duplicate, other content under its UUID conflict."""
     uuid, kind = record["client_uuid"], record["type"]
-    digest = audit.digest({"type": kind, "data": record["data"]})
+    try:
+        digest = audit.digest({"type": kind, "data": record["data"]})
+    except UnicodeEncodeError as error:
+        raise RecordRejected("validation_failed", "The record holds text that is not valid "
+                             "Unicode (a lone surrogate).", {"data": ["not valid Unicode"]}) from error
     prior = batch.pushed.get(uuid)
     if prior is not None:
         return _replay(session, actor, prior, digest)
@@ -79,17 +187,26 @@ def apply_record(session, actor, device, record, limits, batch):
         if prior is None:
             raise
         return _replay(session, actor, prior, digest)
+    except DataError as error:
+        # A value the schemas let through but the database cannot hold (too long, out of
+        # range): the savepoint is undone, the record refused, the batch goes on.
+        raise RecordRejected("not_storable", "The database cannot store a value of this "
+                             "record.", {"detail": type(getattr(error, "orig", error)).__name__}
+                             ) from error
     batch.pushed[uuid] = pushed
-    missing = missing_photos(session, stored) if isinstance(stored, Inspection) else []
-    return status, stored.id, missing
+    if isinstance(stored, Inspection):
+        return status, stored.id, missing_photos(session, stored), list(stored.evidence_flags)
+    return status, stored.id, []
 
 
 def _replay(session, actor, prior, digest):
     if prior.content_hash == digest and prior.user_id == actor.id:
-        missing = []
-        if prior.record_type in ("inspection", "inspection_revision") and prior.server_id:
-            missing = missing_photos(session, session.get(Inspection, prior.server_id))
-        return "duplicate", prior.server_id, missing
+        inspection = session.get(Inspection, prior.server_id) \
+            if prior.record_type in INSPECTION_TYPES and prior.server_id else None
+        if inspection is None:
+            return "duplicate", prior.server_id, []
+        return ("duplicate", prior.server_id, missing_photos(session, inspection),
+                list(inspection.evidence_flags))
     raise RecordConflict("uuid_conflict", "This client UUID was already pushed with other content.")
 
 
@@ -97,7 +214,7 @@ def _apply(session, actor, device, kind, record, limits, batch):
     device_uid = device.device_uid if device else None
     data = dict(record["data"])
     try:
-        if kind in ("inspection", "inspection_revision"):
+        if kind in INSPECTION_TYPES:
             data.setdefault("client_uuid", record["client_uuid"])
             schema = InspectionIn() if kind == "inspection" else CorrectionIn()
             corrects_id = data.pop("corrects_id", None) if kind == "inspection_revision" else None
@@ -111,7 +228,7 @@ def _apply(session, actor, device, kind, record, limits, batch):
                     session, actor, loaded, limits=limits, device_id=device_uid,
                     visible_premises=batch.premises)
             else:
-                if not isinstance(corrects_id, int):
+                if not is_id(corrects_id):
                     raise RecordRejected("validation_failed", "Name the inspection corrected.",
                                          {"corrects_id": ["an inspection id is required"]})
                 reason = loaded.pop("reason")
@@ -120,7 +237,7 @@ def _apply(session, actor, device, kind, record, limits, batch):
                                                         device_id=device_uid)
             return status, inspection
         premises_id = data.pop("premises_id", None)
-        if not isinstance(premises_id, int):
+        if not is_id(premises_id):
             raise RecordRejected("validation_failed", "Name the premises.",
                                  {"premises_id": ["an id is required"]})
         changes = PremisesUpdate(partial=UPDATE_OPTIONAL).load(data)
@@ -141,7 +258,5 @@ def _apply(session, actor, device, kind, record, limits, batch):
 
 
 def _jsonable(value):
-    import json
-
     return json.loads(audit.canonical_json(value)) if value is not None else None
 

@@ -76,3 +76,39 @@ def test_nul_in_a_new_password_is_refused(client, headers, db_session):
         "username": "abc", "password": "12345678\x00", "role": "officer"}, headers=headers)
     assert response.status_code == 422
     assert db_session.query(User).filter_by(username="abc").count() == 0
+
+
+HUGE_INTEGER = "9" * 5000  # past Python's 4,300-digit limit on turning text into an int
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+@pytest.mark.parametrize("url", ["/api/v1/auth/token", "/api/v1/sync/push", "/api/v1/premises/",
+                                 "/api/v1/maps/", "/api/v1/devices/"])
+def test_a_json_integer_too_long_to_read_is_a_400(client, headers, db_session, url, signed_in):
+    body = '{"records": [], "username": "x", "jurisdiction_code": ' + HUGE_INTEGER + "}"
+    response = client.post(url, data=body, content_type="application/json",
+                           headers=headers if signed_in else {})
+    assert response.status_code == 400, response.get_data(as_text=True)[:200]
+    assert response.get_json()["error"]["code"] == "bad_json"
+    assert db_session.query(GridMap).count() == 0
+
+
+def test_a_long_run_of_digits_inside_a_string_is_read_as_text(client, headers, db_session):
+    body = '{"jurisdiction_code": "A", "name": "' + HUGE_INTEGER + '"}'
+    response = client.post("/api/v1/maps/", data=body, content_type="application/json",
+                           headers=headers)
+    assert response.status_code == 422
+    assert "name" in response.get_json()["error"]["details"]["json"]
+
+
+@pytest.mark.parametrize("body", [
+    '{"\\ud800": 1, "jurisdiction_code": "A", "name": "x"}',  # echoed back as an unknown field
+    '{"jurisdiction_code": "A", "name": "x\\ud800"}',  # text no database can store
+])
+def test_lone_surrogates_are_refused_and_the_answer_is_still_json(client, headers, db_session,
+                                                                  body):
+    response = client.post("/api/v1/maps/", data=body, content_type="application/json",
+                           headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "validation_failed"
+    assert db_session.query(GridMap).count() == 0

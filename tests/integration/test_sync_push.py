@@ -241,3 +241,22 @@ def test_a_premises_cannot_be_moved_out_of_scope_and_the_batch_goes_on(client, d
     assert second["status"] == "created", second
     db_session.expire_all()
     assert db_session.get(Premises, premises.id).version == 1
+
+
+def test_the_answer_carries_the_evidence_flags_worked_out_at_acceptance(client, db_session,
+                                                                         field):
+    _, _, premises, _ = field
+    headers = device_headers(client)
+    flagged = as_record(inspection_data(db_session, premises, gps=False,
+                                        device_time=utcnow() - timedelta(hours=2)))
+    clean = as_record(inspection_data(db_session, premises))
+    update = {"type": "premises_update", "client_uuid": "upd-1",
+              "data": {"premises_id": premises.id, "base_version": 1, "contact_phone": "110"}}
+    first, second, third = push(client, headers, [flagged, clean, update]).get_json()["results"]
+    assert [flag["code"] for flag in first["evidence_flags"]] == ["no_gps", "clock_skew"]
+    stored = db_session.query(Inspection).filter_by(client_uuid=flagged["client_uuid"]).one()
+    assert first["evidence_flags"] == stored.evidence_flags
+    assert second["status"] == "created" and second["evidence_flags"] == []
+    assert "evidence_flags" not in third
+    [again] = push(client, headers, [flagged]).get_json()["results"]
+    assert again["status"] == "duplicate" and again["evidence_flags"] == first["evidence_flags"]
