@@ -92,3 +92,11 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def world(db_session):
+    """The shared world of tests/factories.py (make_world), inside the test's transaction."""
+    from tests.factories import make_world
+
+    return make_world(db_session)

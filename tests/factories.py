@@ -2,11 +2,12 @@
 
 import itertools
 import json
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 from shapely.geometry import box, mapping
 
-from server.models import GridCell
+from server.models import GridCell, Premises, User
 from server.services import grid as grid_service
 from server.services.assignments import create_assignment
 from server.services.credentials import issue_token
@@ -148,3 +149,41 @@ def make_wuhai_map(session, *, streets_per_district=0):
             grid_service.subdivide_cell(session, district, streets_per_district)
     grid_service.activate_map(session, grid_map)
     return grid_map
+
+
+# The shared world: one office most integration tests start from (the `world` fixture).
+CLINIC_CELL = "D1001001"   # wang's community cell, in district D1
+FOREIGN_CELL = "D2001001"  # zhao's community cell, in the other district D2
+
+
+@dataclass
+class World:
+    """Who works where, and a clinic on each side of a coordinator's scope."""
+
+    grid: SimpleNamespace     # make_grid: the active 14-cell map (.map, .cells by code)
+    admin: User               # "root"
+    wang: User                # coordinator of CLINIC_CELL
+    zhao: User                # coordinator of FOREIGN_CELL
+    chief: User               # "liu", supervisor of district D1 (covers CLINIC_CELL)
+    other_chief: User         # "zhou", supervisor of district D2 (covers FOREIGN_CELL)
+    assignments: dict         # member name ("wang", "chief", ...) -> their CellAssignment
+    clinic: Premises          # in CLINIC_CELL
+    foreign_clinic: Premises  # in FOREIGN_CELL
+
+
+def make_world(session):
+    """Build the shared world on any session (flushed, never committed); checklists loaded."""
+    grid = make_grid(session)
+    admin = make_user(session, "admin", "root")
+    staff = {"wang": ("coordinator", "wang", CLINIC_CELL),
+             "zhao": ("coordinator", "zhao", FOREIGN_CELL),
+             "chief": ("supervisor", "liu", "D1"),
+             "other_chief": ("supervisor", "zhou", "D2")}
+    users = {member: make_user(session, role, username)
+             for member, (role, username, _) in staff.items()}
+    assignments = {member: assign(session, admin, users[member], grid.cells[code])
+                   for member, (_, _, code) in staff.items()}
+    load_checklists(session)
+    return World(grid=grid, admin=admin, **users, assignments=assignments,
+                 clinic=make_premises(session, admin, grid.cells[CLINIC_CELL]),
+                 foreign_clinic=make_premises(session, admin, grid.cells[FOREIGN_CELL]))

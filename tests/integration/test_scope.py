@@ -6,20 +6,10 @@ import pytest
 
 from server.models import CellAssignment
 
-from tests.factories import assign, auth_headers, make_grid, make_user
+from tests.factories import assign, auth_headers, make_user
 
-
-@pytest.fixture
-def world(db_session):
-    grid = make_grid(db_session)
-    admin = make_user(db_session, "admin")
-    coordinator = make_user(db_session, "coordinator", "wang")
-    supervisor = make_user(db_session, "supervisor", "liu")
-    other = make_user(db_session, "coordinator", "zhao")
-    assign(db_session, admin, coordinator, grid.cells["D1001001"])
-    assign(db_session, admin, supervisor, grid.cells["D1"])
-    assign(db_session, admin, other, grid.cells["D2001001"])
-    return grid, admin, coordinator, supervisor, other
+# world (tests/conftest.py): wang coordinates D1001001, liu (chief) supervises D1, zhao
+# coordinates D2001001 in the other district.
 
 
 def codes(response):
@@ -27,14 +17,14 @@ def codes(response):
 
 
 def test_coordinator_sees_only_their_cell(client, db_session, world):
-    grid, _, coordinator, _, _ = world
+    grid, coordinator = world.grid, world.wang
     headers = auth_headers(db_session, coordinator)
     assert codes(client.get("/api/v1/cells/", headers=headers)) == ["D1001001"]
     assert client.get(f"/api/v1/cells/{grid.cells['D1001001'].id}", headers=headers).status_code == 200
 
 
 def test_supervisor_sees_the_whole_subtree(client, db_session, world):
-    _, _, _, supervisor, _ = world
+    supervisor = world.chief
     headers = auth_headers(db_session, supervisor)
     assert codes(client.get("/api/v1/cells/", headers=headers)) == [
         "D1", "D1001", "D1001001", "D1001002", "D1002", "D1002001", "D1002002"]
@@ -42,7 +32,7 @@ def test_supervisor_sees_the_whole_subtree(client, db_session, world):
 
 @pytest.mark.parametrize("code", ["D1", "D1002", "D2", "D2001001"])
 def test_cells_out_of_scope_are_not_found(client, db_session, world, code):
-    grid, _, coordinator, _, _ = world
+    grid, coordinator = world.grid, world.wang
     response = client.get(f"/api/v1/cells/{grid.cells[code].id}",
                           headers=auth_headers(db_session, coordinator))
     assert response.status_code == 404
@@ -50,14 +40,14 @@ def test_cells_out_of_scope_are_not_found(client, db_session, world, code):
 
 
 def test_lookup_outside_scope_answers_no_cell(client, db_session, world):
-    _, _, coordinator, _, _ = world
+    coordinator = world.wang
     response = client.get("/api/v1/cells/lookup?lon=106.15&lat=39.05",
                           headers=auth_headers(db_session, coordinator))
     assert response.status_code == 200 and response.get_json()["cell"] is None
 
 
 def test_coordinator_cannot_assign(client, db_session, world):
-    grid, _, coordinator, _, other = world
+    grid, coordinator, other = world.grid, world.wang, world.zhao
     response = client.post("/api/v1/assignments/", json={
         "user_id": other.id, "cell_id": grid.cells["D1001001"].id},
         headers=auth_headers(db_session, coordinator))
@@ -66,7 +56,7 @@ def test_coordinator_cannot_assign(client, db_session, world):
 
 
 def test_supervisor_assigns_inside_but_not_outside_their_scope(client, db_session, world):
-    grid, _, coordinator, supervisor, _ = world
+    grid, coordinator, supervisor = world.grid, world.wang, world.chief
     headers = auth_headers(db_session, supervisor)
     inside = client.post("/api/v1/assignments/", json={
         "user_id": coordinator.id, "cell_id": grid.cells["D1002001"].id, "duty": ["clinic"]},
@@ -80,7 +70,7 @@ def test_supervisor_assigns_inside_but_not_outside_their_scope(client, db_sessio
 
 
 def test_an_ended_assignment_gives_no_scope(client, db_session, world):
-    grid, admin, coordinator, _, _ = world
+    grid, admin, coordinator = world.grid, world.admin, world.wang
     headers = auth_headers(db_session, coordinator)
     assignment_id = client.get("/api/v1/assignments/", headers=headers).get_json()[0]["id"]
     ended = client.post(f"/api/v1/assignments/{assignment_id}/end",
@@ -96,14 +86,14 @@ def test_an_ended_assignment_gives_no_scope(client, db_session, world):
 
 
 def test_future_assignment_gives_no_scope_yet(client, db_session, world):
-    grid, admin, _, _, _ = world
+    grid, admin = world.grid, world.admin
     newcomer = make_user(db_session, "coordinator")
     assign(db_session, admin, newcomer, grid.cells["D2"], valid_from=date.today() + timedelta(days=3))
     assert client.get("/api/v1/cells/", headers=auth_headers(db_session, newcomer)).get_json() == []
 
 
 def test_users_list_is_scoped(client, db_session, world):
-    _, _, coordinator, supervisor, _ = world
+    coordinator, supervisor = world.wang, world.chief
     mine = client.get("/api/v1/users/", headers=auth_headers(db_session, coordinator)).get_json()
     assert [u["username"] for u in mine] == ["wang"]
     staff = client.get("/api/v1/users/", headers=auth_headers(db_session, supervisor)).get_json()
@@ -111,7 +101,7 @@ def test_users_list_is_scoped(client, db_session, world):
 
 
 def test_supervisor_cannot_end_an_assignment_on_their_own_cell(client, db_session, world):
-    grid, admin, _, supervisor, _ = world
+    grid, admin, supervisor = world.grid, world.admin, world.chief
     city = make_user(db_session, "supervisor", "city")
     on_district = assign(db_session, admin, city, grid.cells["D1"])
     response = client.post(f"/api/v1/assignments/{on_district.id}/end",
@@ -125,7 +115,7 @@ def test_supervisor_cannot_end_an_assignment_on_their_own_cell(client, db_sessio
 @pytest.mark.parametrize("target", ["admin", "supervisor", "missing"])
 def test_supervisor_cannot_assign_admins_supervisors_or_unknown_ids_alike(client, db_session,
                                                                            world, target):
-    grid, admin, _, supervisor, _ = world
+    grid, admin, supervisor = world.grid, world.admin, world.chief
     user_id = {"admin": admin.id, "supervisor": supervisor.id, "missing": 10**6}[target]
     response = client.post("/api/v1/assignments/", json={
         "user_id": user_id, "cell_id": grid.cells["D1002"].id},
@@ -135,7 +125,7 @@ def test_supervisor_cannot_assign_admins_supervisors_or_unknown_ids_alike(client
 
 
 def test_map_validation_report_is_for_admins_only(client, db_session, world):
-    grid, _, _, supervisor, _ = world
+    grid, supervisor = world.grid, world.chief
     response = client.post(f"/api/v1/maps/{grid.map.id}/validate",
                            headers=auth_headers(db_session, supervisor))
     assert response.status_code == 403
