@@ -9,27 +9,10 @@ import time_machine
 from server.models import AuditEvent, Inspection, Premises, PushedRecord, RejectedRecord
 from server.models._types import utcnow
 from sync.protocol import MAX_BATCH_RECORDS
-from tests.factories import (
-    PASSWORD,
-    assign,
-    inspection_data,
-    load_checklists,
-    make_grid,
-    make_premises,
-    make_user,
-)
+from tests.factories import PASSWORD, inspection_data
 
-
-@pytest.fixture
-def field(db_session):
-    grid = make_grid(db_session)
-    admin = make_user(db_session, "admin")
-    coordinator = make_user(db_session, "coordinator", "wang")
-    assign(db_session, admin, coordinator, grid.cells["D1001001"])
-    load_checklists(db_session)
-    premises = make_premises(db_session, admin, grid.cells["D1001001"])
-    foreign = make_premises(db_session, admin, grid.cells["D2001001"])
-    return grid, coordinator, premises, foreign
+# world (tests/conftest.py): terminals sign in as wang, coordinator of the clinic's cell;
+# the foreign clinic is in the other district.
 
 
 def register(client, username="wang", device_uid="term-0001", password=PASSWORD):
@@ -58,14 +41,14 @@ def stored(db_session):
             sorted((p.id, p.version) for p in db_session.query(Premises)))
 
 
-def test_a_registered_device_authenticates_with_its_token(client, db_session, field):
+def test_a_registered_device_authenticates_with_its_token(client, db_session, world):
     headers = device_headers(client)
     assert headers["Authorization"].startswith("Bearer gd_")
     me = client.get("/api/v1/users/me", headers=headers)
     assert me.status_code == 200 and me.get_json()["username"] == "wang"
 
 
-def test_a_revoked_device_gets_a_code_it_understands(client, db_session, field):
+def test_a_revoked_device_gets_a_code_it_understands(client, db_session, world):
     headers = device_headers(client)
     device_id = client.get("/api/v1/devices/", headers=headers).get_json()[0]["id"]
     assert client.post(f"/api/v1/devices/{device_id}/revoke", headers=headers).status_code == 200
@@ -74,14 +57,14 @@ def test_a_revoked_device_gets_a_code_it_understands(client, db_session, field):
     assert refused.get_json()["error"]["code"] == "device_revoked"
 
 
-def test_registering_the_device_again_revokes_its_old_token(client, db_session, field):
+def test_registering_the_device_again_revokes_its_old_token(client, db_session, world):
     old = device_headers(client)
     new = device_headers(client)
     assert client.get("/api/v1/users/me", headers=old).get_json()["error"]["code"] == "device_revoked"
     assert client.get("/api/v1/users/me", headers=new).status_code == 200
 
 
-def test_an_expired_device_is_told_to_sign_in_again(client, app, db_session, field):
+def test_an_expired_device_is_told_to_sign_in_again(client, app, db_session, world):
     headers = device_headers(client)
     later = utcnow() + timedelta(hours=app.config["DEVICE_TOKEN_TTL_HOURS"] + 1)
     with time_machine.travel(later, tick=False):
@@ -89,19 +72,19 @@ def test_an_expired_device_is_told_to_sign_in_again(client, app, db_session, fie
     assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "device_expired"
 
 
-def test_a_made_up_device_token_is_refused(client, db_session, field):
+def test_a_made_up_device_token_is_refused(client, db_session, world):
     refused = client.get("/api/v1/users/me", headers={"Authorization": "Bearer gd_nothing"})
     assert refused.status_code == 401
     assert refused.get_json()["error"]["code"] == "device_token_invalid"
 
 
-def test_wrong_password_on_registration_is_refused_like_sign_in(client, db_session, field):
+def test_wrong_password_on_registration_is_refused_like_sign_in(client, db_session, world):
     response = register(client, password="wrong-password")
     assert response.status_code == 401 and response.get_json()["error"]["code"] == "bad_credentials"
 
 
-def test_each_record_is_answered_and_a_bad_one_sinks_nothing(client, db_session, field):
-    _, _, premises, _ = field
+def test_each_record_is_answered_and_a_bad_one_sinks_nothing(client, db_session, world):
+    premises = world.clinic
     headers = device_headers(client)
     good = inspection_data(db_session, premises)
     bad = inspection_data(db_session, premises)
@@ -119,8 +102,8 @@ def test_each_record_is_answered_and_a_bad_one_sinks_nothing(client, db_session,
     assert kept.client_uuid == bad["client_uuid"] and kept.reasons["code"] == "items_invalid"
 
 
-def test_replaying_a_batch_changes_nothing_and_answers_duplicate(client, db_session, field):
-    _, _, premises, _ = field
+def test_replaying_a_batch_changes_nothing_and_answers_duplicate(client, db_session, world):
+    premises = world.clinic
     headers = device_headers(client)
     batch = [as_record(inspection_data(db_session, premises)),
              {"type": "premises_update", "client_uuid": "upd-1",
@@ -136,8 +119,8 @@ def test_replaying_a_batch_changes_nothing_and_answers_duplicate(client, db_sess
     assert db_session.query(AuditEvent).count() == audit_events
 
 
-def test_the_same_uuid_with_other_content_is_a_conflict(client, db_session, field):
-    _, _, premises, _ = field
+def test_the_same_uuid_with_other_content_is_a_conflict(client, db_session, world):
+    premises = world.clinic
     headers = device_headers(client)
     record = as_record(inspection_data(db_session, premises))
     push(client, headers, [record])
@@ -148,8 +131,8 @@ def test_the_same_uuid_with_other_content_is_a_conflict(client, db_session, fiel
     assert db_session.query(Inspection).count() == 1
 
 
-def test_a_stale_base_version_is_a_conflict_with_the_current_state(client, db_session, field):
-    _, _, premises, _ = field
+def test_a_stale_base_version_is_a_conflict_with_the_current_state(client, db_session, world):
+    premises = world.clinic
     headers = device_headers(client)
     push(client, headers, [{"type": "premises_update", "client_uuid": "a",
                             "data": {"premises_id": premises.id, "base_version": 1,
@@ -161,8 +144,8 @@ def test_a_stale_base_version_is_a_conflict_with_the_current_state(client, db_se
     assert result["current"]["contact_phone"] == "110" and result["current"]["version"] == 2
 
 
-def test_records_about_premises_outside_the_scope_are_rejected(client, db_session, field):
-    _, _, _, foreign = field
+def test_records_about_premises_outside_the_scope_are_rejected(client, db_session, world):
+    foreign = world.foreign_clinic
     headers = device_headers(client)
     [result] = push(client, headers, [as_record(inspection_data(db_session, foreign))]) \
         .get_json()["results"]
@@ -170,8 +153,8 @@ def test_records_about_premises_outside_the_scope_are_rejected(client, db_sessio
     assert db_session.query(Inspection).count() == 0
 
 
-def test_unknown_record_types_and_bad_envelopes_are_rejected_per_record(client, db_session, field):
-    _, _, premises, _ = field
+def test_unknown_record_types_and_bad_envelopes_are_rejected_per_record(client, db_session, world):
+    premises = world.clinic
     headers = device_headers(client)
     results = push(client, headers, [{"type": "complaint", "client_uuid": "x", "data": {}},
                                      {"type": "inspection", "data": {}},
@@ -180,8 +163,8 @@ def test_unknown_record_types_and_bad_envelopes_are_rejected_per_record(client, 
     assert results["results"][0]["reasons"]["type"]
 
 
-def test_an_oversized_batch_is_refused_whole(client, db_session, field):
-    _, _, premises, _ = field
+def test_an_oversized_batch_is_refused_whole(client, db_session, world):
+    premises = world.clinic
     headers = device_headers(client)
     records = [as_record(inspection_data(db_session, premises))
                for _ in range(MAX_BATCH_RECORDS + 1)]
@@ -196,7 +179,7 @@ def test_an_oversized_batch_is_refused_whole(client, db_session, field):
     (b'{"records": "nope"}', 422, "validation_failed"),  # JSON of the wrong shape
     (b"[]", 422, "validation_failed"),
 ])
-def test_malformed_push_bodies_are_refused(client, db_session, field, body, status, code):
+def test_malformed_push_bodies_are_refused(client, db_session, world, body, status, code):
     headers = device_headers(client)
     response = client.post("/api/v1/sync/push", data=body,
                            headers={**headers, "Content-Type": "application/json"})
@@ -205,12 +188,12 @@ def test_malformed_push_bodies_are_refused(client, db_session, field, body, stat
     assert db_session.query(PushedRecord).count() == 0
 
 
-def test_push_answers_which_photos_the_server_still_lacks(client, db_session, field):
+def test_push_answers_which_photos_the_server_still_lacks(client, db_session, world):
     import hashlib
 
     from tests.factories import jpeg_bytes
 
-    _, _, premises, _ = field
+    premises = world.clinic
     headers = device_headers(client)
     photo = jpeg_bytes(7)
     sha = hashlib.sha256(photo).hexdigest()
@@ -223,14 +206,12 @@ def test_push_answers_which_photos_the_server_still_lacks(client, db_session, fi
 
 
 def test_a_premises_cannot_be_moved_out_of_scope_and_the_batch_goes_on(client, db_session,
-                                                                        field):
+                                                                        world):
     from geoalchemy2.shape import to_shape
 
-    grid, _, premises, foreign = field
-    admin = make_user(db_session, "admin", "admin2")
-    chief = make_user(db_session, "supervisor", "chief")
-    assign(db_session, admin, chief, grid.cells["D1"])  # the district: may move premises in it
-    headers = device_headers(client, username="chief", device_uid="term-chief")
+    premises, foreign = world.clinic, world.foreign_clinic
+    # liu supervises the district: may move premises within it, not out of it.
+    headers = device_headers(client, username=world.chief.username, device_uid="term-chief")
     elsewhere = to_shape(foreign.location)  # in the other district
     moved = {"type": "premises_update", "client_uuid": "move-1",
              "data": {"premises_id": premises.id, "base_version": 1,
@@ -244,8 +225,8 @@ def test_a_premises_cannot_be_moved_out_of_scope_and_the_batch_goes_on(client, d
 
 
 def test_the_answer_carries_the_evidence_flags_worked_out_at_acceptance(client, db_session,
-                                                                         field):
-    _, _, premises, _ = field
+                                                                         world):
+    premises = world.clinic
     headers = device_headers(client)
     flagged = as_record(inspection_data(db_session, premises, gps=False,
                                         device_time=utcnow() - timedelta(hours=2)))

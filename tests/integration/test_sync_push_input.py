@@ -4,7 +4,7 @@ import pytest
 
 from server.models import Inspection, Premises, PushedRecord, RejectedRecord
 from tests.factories import inspection_data
-from tests.integration.test_sync_push import as_record, device_headers, field, push  # noqa: F401
+from tests.integration.test_sync_push import as_record, device_headers, push
 
 SHA = "ab" * 32
 
@@ -71,9 +71,9 @@ BAD = {
 
 
 @pytest.mark.parametrize("name", list(BAD))
-def test_a_bad_id_or_name_rejects_its_record_and_the_batch_goes_on(client, db_session, field,
+def test_a_bad_id_or_name_rejects_its_record_and_the_batch_goes_on(client, db_session, world,
                                                                    name):
-    _, _, premises, _ = field
+    premises = world.clinic
     headers = device_headers(client)
     build, code = BAD[name]
     bad = build(db_session, premises)
@@ -90,14 +90,14 @@ def test_a_bad_id_or_name_rejects_its_record_and_the_batch_goes_on(client, db_se
     assert db_session.get(Premises, premises.id).version == 1
 
 
-def test_a_record_the_database_refuses_is_rejected_alone(client, db_session, field,
+def test_a_record_the_database_refuses_is_rejected_alone(client, db_session, world,
                                                          monkeypatch):
     """A value the schemas let through but the database refuses costs that record only."""
     from sqlalchemy.exc import DataError
 
     import server.services.push as push_service
 
-    _, _, premises, _ = field
+    premises = world.clinic
     headers = device_headers(client)
     real = push_service.update_premises
 

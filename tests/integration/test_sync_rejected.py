@@ -9,7 +9,7 @@ import time_machine
 from server.models import AuditEvent, Device, RejectedRecord
 from server.models._types import utcnow
 from tests.factories import inspection_data
-from tests.integration.test_sync_push import as_record, device_headers, field, push  # noqa: F401
+from tests.integration.test_sync_push import as_record, device_headers, push
 
 
 def refused(db_session, premises, **extra):
@@ -24,8 +24,8 @@ def kept(db_session):
 
 
 def test_a_large_refused_payload_is_kept_as_an_excerpt_with_its_size_and_digest(
-        client, app, db_session, field):
-    _, _, premises, _ = field
+        client, app, db_session, world):
+    premises = world.clinic
     headers = device_headers(client)
     record = refused(db_session, premises, junk="x" * 400_000)
     [result] = push(client, headers, [record]).get_json()["results"]
@@ -40,8 +40,8 @@ def test_a_large_refused_payload_is_kept_as_an_excerpt_with_its_size_and_digest(
     assert row.reasons["code"] == "validation_failed"
 
 
-def test_a_small_refused_payload_is_kept_whole(client, db_session, field):
-    _, _, premises, _ = field
+def test_a_small_refused_payload_is_kept_whole(client, db_session, world):
+    premises = world.clinic
     headers = device_headers(client)
     record = refused(db_session, premises, junk="x")
     push(client, headers, [record])
@@ -49,8 +49,8 @@ def test_a_small_refused_payload_is_kept_whole(client, db_session, field):
     assert row.payload == record and row.client_uuid == record["client_uuid"]
 
 
-def test_a_payload_with_nul_is_kept_escaped(client, db_session, field):
-    _, _, premises, _ = field
+def test_a_payload_with_nul_is_kept_escaped(client, db_session, world):
+    premises = world.clinic
     headers = device_headers(client)
     record = {"type": "premises_update\x00", "client_uuid": "a\x00b", "data": {"x": "\x00"}}
     [result] = push(client, headers, [record]).get_json()["results"]
@@ -60,9 +60,9 @@ def test_a_payload_with_nul_is_kept_escaped(client, db_session, field):
     assert "\x00" not in row.client_uuid + row.record_type
 
 
-def test_each_device_keeps_only_its_newest_refused_records(client, app, db_session, field,
+def test_each_device_keeps_only_its_newest_refused_records(client, app, db_session, world,
                                                           monkeypatch):
-    _, _, premises, _ = field
+    premises = world.clinic
     monkeypatch.setitem(app.config, "REJECTED_RECORDS_PER_DEVICE", 3)
     headers = device_headers(client)
     other = device_headers(client, device_uid="term-0002")
@@ -79,8 +79,8 @@ def test_each_device_keeps_only_its_newest_refused_records(client, app, db_sessi
 
 
 def test_prune_deletes_refused_records_older_than_the_retention(runner, app, client, db_session,
-                                                                field):
-    _, _, premises, _ = field
+                                                                world):
+    premises = world.clinic
     headers = device_headers(client)
     days = app.config["REJECTED_RECORDS_RETENTION_DAYS"]
     with time_machine.travel(utcnow() - timedelta(days=days + 1), tick=False):
