@@ -5,22 +5,13 @@ the photo unreadable; upload progress and partial uploads are each user's own.
 """
 
 import hashlib
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
 from server.models import ChangeEvent, Inspection, PhotoHolder
 from tests.conftest import PHOTOS
-from tests.factories import (
-    assign,
-    auth_headers,
-    inspection_data,
-    load_checklists,
-    make_grid,
-    make_premises,
-    make_user,
-)
+from tests.factories import auth_headers, inspection_data
 
 HOPPER = (PHOTOS / "hopper.jpg").read_bytes()
 SHA = hashlib.sha256(HOPPER).hexdigest()
@@ -34,25 +25,11 @@ def no_partial_uploads(app):
 
 
 @pytest.fixture
-def world(db_session):
-    """Wang's clinic in one district, Zhao's in the other, and each district's supervisor."""
-    grid = make_grid(db_session)
-    admin = make_user(db_session, "admin")
-    users = SimpleNamespace(admin=admin, wang=make_user(db_session, "coordinator"),
-                            zhao=make_user(db_session, "coordinator"),
-                            chief=make_user(db_session, "supervisor"),
-                            other_chief=make_user(db_session, "supervisor"))
-    assign(db_session, admin, users.wang, grid.cells["D1001001"])
-    assign(db_session, admin, users.zhao, grid.cells["D2001001"])
-    assign(db_session, admin, users.chief, grid.cells["D1"])
-    assign(db_session, admin, users.other_chief, grid.cells["D2"])
-    load_checklists(db_session)
-    return SimpleNamespace(
-        users=users,
-        clinic=make_premises(db_session, admin, grid.cells["D1001001"]),
-        zhaos_clinic=make_premises(db_session, admin, grid.cells["D2001001"]),
-        headers={name: auth_headers(db_session, getattr(users, name))
-                 for name in ("admin", "wang", "zhao", "chief", "other_chief")})
+def headers(db_session, world):
+    """Bearer headers of the shared world's staff: wang's clinic is in one district, zhao's
+    (the foreign clinic) in the other, and each district has its supervisor."""
+    return {name: auth_headers(db_session, getattr(world, name))
+            for name in ("admin", "wang", "zhao", "chief", "other_chief")}
 
 
 def put(client, headers, data=HOPPER, sha=SHA):
@@ -91,40 +68,41 @@ def error_code(response):
 # Citing a hash grants nothing
 
 
-def test_a_record_citing_someone_elses_photo_stays_incomplete(client, db_session, world):
-    assert put(client, world.headers["wang"]).status_code == 201
-    answer = submit(client, db_session, world.headers["zhao"], world.zhaos_clinic)
+def test_a_record_citing_someone_elses_photo_stays_incomplete(client, db_session, world, headers):
+    assert put(client, headers["wang"]).status_code == 201
+    answer = submit(client, db_session, headers["zhao"], world.foreign_clinic)
     assert (answer["complete"], answer["photos_missing"]) == (False, [SHA])
 
 
 @pytest.mark.parametrize("path", ["", "/original", "/thumb", "/public"],
                          ids=["facts", "original", "thumb", "public"])
-def test_citing_someone_elses_photo_does_not_make_it_readable(client, db_session, world, path):
-    assert put(client, world.headers["wang"]).status_code == 201
-    submit(client, db_session, world.headers["zhao"], world.zhaos_clinic)
-    response = client.get(f"/api/v1/photos/{SHA}{path}", headers=world.headers["zhao"])
+def test_citing_someone_elses_photo_does_not_make_it_readable(client, db_session, world,
+                                                              headers, path):
+    assert put(client, headers["wang"]).status_code == 201
+    submit(client, db_session, headers["zhao"], world.foreign_clinic)
+    response = client.get(f"/api/v1/photos/{SHA}{path}", headers=headers["zhao"])
     assert response.status_code == 404 and error_code(response) == "not_found"
 
 
 def test_a_supervisor_cannot_read_a_photo_cited_by_a_record_whose_sender_lacks_it(
-        client, db_session, world):
-    assert put(client, world.headers["wang"]).status_code == 201
-    submit(client, db_session, world.headers["zhao"], world.zhaos_clinic)
-    response = client.get(f"/api/v1/photos/{SHA}/original", headers=world.headers["other_chief"])
+        client, db_session, world, headers):
+    assert put(client, headers["wang"]).status_code == 201
+    submit(client, db_session, headers["zhao"], world.foreign_clinic)
+    response = client.get(f"/api/v1/photos/{SHA}/original", headers=headers["other_chief"])
     assert response.status_code == 404 and error_code(response) == "not_found"
 
 
 def test_a_supervisor_reads_the_photo_of_a_record_in_scope_whose_sender_holds_it(
-        client, db_session, world):
-    assert put(client, world.headers["wang"]).status_code == 201
-    submit(client, db_session, world.headers["wang"], world.clinic)
-    response = client.get(f"/api/v1/photos/{SHA}/original", headers=world.headers["chief"])
+        client, db_session, world, headers):
+    assert put(client, headers["wang"]).status_code == 201
+    submit(client, db_session, headers["wang"], world.clinic)
+    response = client.get(f"/api/v1/photos/{SHA}/original", headers=headers["chief"])
     assert response.status_code == 200 and response.get_data() == HOPPER
 
 
-def test_an_admin_reads_any_stored_photo(client, db_session, world):
-    assert put(client, world.headers["wang"]).status_code == 201
-    response = client.get(f"/api/v1/photos/{SHA}", headers=world.headers["admin"])
+def test_an_admin_reads_any_stored_photo(client, db_session, headers):
+    assert put(client, headers["wang"]).status_code == 201
+    response = client.get(f"/api/v1/photos/{SHA}", headers=headers["admin"])
     assert response.status_code == 200 and response.get_json()["sha256"] == SHA
 
 
@@ -132,95 +110,97 @@ def test_an_admin_reads_any_stored_photo(client, db_session, world):
 
 
 def test_sending_bytes_already_stored_answers_200_and_makes_the_sender_a_holder(
-        client, db_session, world):
-    assert put(client, world.headers["wang"]).status_code == 201
-    assert holders(db_session) == [world.users.wang.id]
-    again = put(client, world.headers["zhao"])
+        client, db_session, world, headers):
+    assert put(client, headers["wang"]).status_code == 201
+    assert holders(db_session) == [world.wang.id]
+    again = put(client, headers["zhao"])
     assert again.status_code == 200 and again.get_json()["sha256"] == SHA
-    assert holders(db_session) == sorted([world.users.wang.id, world.users.zhao.id])
-    response = client.get(f"/api/v1/photos/{SHA}/original", headers=world.headers["zhao"])
+    assert holders(db_session) == sorted([world.wang.id, world.zhao.id])
+    response = client.get(f"/api/v1/photos/{SHA}/original", headers=headers["zhao"])
     assert response.status_code == 200
 
 
 def test_sending_the_bytes_completes_the_record_and_tells_its_terminal(client, db_session,
-                                                                       world):
-    assert put(client, world.headers["wang"]).status_code == 201
-    answer = submit(client, db_session, world.headers["zhao"], world.zhaos_clinic)
-    assert put(client, world.headers["zhao"]).status_code == 200
+                                                                       world, headers):
+    assert put(client, headers["wang"]).status_code == 201
+    answer = submit(client, db_session, headers["zhao"], world.foreign_clinic)
+    assert put(client, headers["zhao"]).status_code == 200
     stored = client.get(f"/api/v1/inspections/{answer['inspection']['id']}",
-                        headers=world.headers["zhao"]).get_json()
+                        headers=headers["zhao"]).get_json()
     assert (stored["complete"], stored["photos_missing"]) == (True, [])
     told = db_session.scalars(select(ChangeEvent.user_id).where(
         ChangeEvent.entity_type == "inspection_status",
         ChangeEvent.entity_id == str(answer["inspection"]["id"]))).all()
-    assert told == [world.users.zhao.id]
+    assert told == [world.zhao.id]
 
 
-def test_a_holder_sending_the_bytes_again_changes_no_record(client, db_session, world):
-    assert put(client, world.headers["wang"]).status_code == 201
-    submit(client, db_session, world.headers["wang"], world.clinic)
+def test_a_holder_sending_the_bytes_again_changes_no_record(client, db_session, world, headers):
+    assert put(client, headers["wang"]).status_code == 201
+    submit(client, db_session, headers["wang"], world.clinic)
     before = db_session.scalars(select(ChangeEvent.seq)).all()
-    assert put(client, world.headers["wang"]).status_code == 200
+    assert put(client, headers["wang"]).status_code == 200
     assert db_session.scalars(select(ChangeEvent.seq)).all() == before
 
 
-def test_a_photo_sent_by_someone_else_does_not_complete_my_record(client, db_session, world):
-    answer = submit(client, db_session, world.headers["zhao"], world.zhaos_clinic)
-    assert put(client, world.headers["wang"]).status_code == 201
+def test_a_photo_sent_by_someone_else_does_not_complete_my_record(client, db_session, world,
+                                                                  headers):
+    answer = submit(client, db_session, headers["zhao"], world.foreign_clinic)
+    assert put(client, headers["wang"]).status_code == 201
     db_session.expire_all()
     inspection = db_session.get(Inspection, answer["inspection"]["id"])
     stored = client.get(f"/api/v1/inspections/{inspection.id}",
-                        headers=world.headers["zhao"]).get_json()
+                        headers=headers["zhao"]).get_json()
     assert stored["photos_missing"] == [SHA]
     assert db_session.scalars(select(ChangeEvent.seq).where(
         ChangeEvent.entity_type == "inspection_status")).all() == []
 
 
 def test_a_resumable_upload_of_a_stored_photo_makes_the_sender_a_holder(client, db_session,
-                                                                        world):
-    assert put(client, world.headers["wang"]).status_code == 201
-    assert chunk(client, world.headers["zhao"], 0, HOPPER[:1000]).get_json() == {
+                                                                        world, headers):
+    assert put(client, headers["wang"]).status_code == 201
+    assert chunk(client, headers["zhao"], 0, HOPPER[:1000]).get_json() == {
         "offset": 1000, "stored": False}
-    done = chunk(client, world.headers["zhao"], 1000, HOPPER[1000:], complete=True)
+    done = chunk(client, headers["zhao"], 1000, HOPPER[1000:], complete=True)
     assert done.status_code == 200
     assert done.get_json() == {"offset": len(HOPPER), "stored": True}
-    assert holders(db_session) == sorted([world.users.wang.id, world.users.zhao.id])
+    assert holders(db_session) == sorted([world.wang.id, world.zhao.id])
 
 
 # Upload progress and partial uploads are each user's own
 
 
-def test_upload_status_of_a_photo_someone_else_sent_is_not_found(client, db_session, world):
-    assert put(client, world.headers["wang"]).status_code == 201
-    response = progress(client, world.headers["zhao"])
+def test_upload_status_of_a_photo_someone_else_sent_is_not_found(client, db_session, headers):
+    assert put(client, headers["wang"]).status_code == 201
+    response = progress(client, headers["zhao"])
     assert response.status_code == 404
     assert response.get_json()["error"] == {
         "code": "no_upload", "message": response.get_json()["error"]["message"],
         "details": {"offset": 0}}
 
 
-def test_upload_status_of_someone_elses_partial_upload_is_not_found(client, db_session, world):
-    chunk(client, world.headers["wang"], 0, HOPPER[:1000])
-    response = progress(client, world.headers["zhao"])
+def test_upload_status_of_someone_elses_partial_upload_is_not_found(client, db_session, headers):
+    chunk(client, headers["wang"], 0, HOPPER[:1000])
+    response = progress(client, headers["zhao"])
     assert response.status_code == 404 and error_code(response) == "no_upload"
 
 
-def test_upload_status_of_a_photo_i_sent_says_stored(client, db_session, world):
-    assert put(client, world.headers["wang"]).status_code == 201
-    response = progress(client, world.headers["wang"])
+def test_upload_status_of_a_photo_i_sent_says_stored(client, db_session, headers):
+    assert put(client, headers["wang"]).status_code == 201
+    response = progress(client, headers["wang"])
     assert response.status_code == 200
     assert response.get_json() == {"offset": len(HOPPER), "stored": True}
 
 
-def test_a_second_user_cannot_append_to_or_discard_my_partial_upload(client, db_session, world):
-    assert chunk(client, world.headers["wang"], 0, HOPPER[:1000]).status_code == 200
+def test_a_second_user_cannot_append_to_or_discard_my_partial_upload(client, db_session, world,
+                                                                     headers):
+    assert chunk(client, headers["wang"], 0, HOPPER[:1000]).status_code == 200
     # Zhao's chunk at 0 starts Zhao's own upload; his bad bytes discard only his.
-    assert chunk(client, world.headers["zhao"], 0, b"\xff" * 500).get_json() == {
+    assert chunk(client, headers["zhao"], 0, b"\xff" * 500).get_json() == {
         "offset": 500, "stored": False}
-    wrong = chunk(client, world.headers["zhao"], 500, b"\x00" * 10, complete=True)
+    wrong = chunk(client, headers["zhao"], 500, b"\x00" * 10, complete=True)
     assert wrong.status_code == 422 and error_code(wrong) == "hash_mismatch"
-    assert progress(client, world.headers["wang"]).get_json() == {"offset": 1000,
+    assert progress(client, headers["wang"]).get_json() == {"offset": 1000,
                                                                   "stored": False}
-    done = chunk(client, world.headers["wang"], 1000, HOPPER[1000:], complete=True)
+    done = chunk(client, headers["wang"], 1000, HOPPER[1000:], complete=True)
     assert done.get_json() == {"offset": len(HOPPER), "stored": True}
-    assert holders(db_session) == [world.users.wang.id]
+    assert holders(db_session) == [world.wang.id]

@@ -7,7 +7,6 @@ Every refusal is checked to leave no Photo row and no file in the store.
 import hashlib
 import io
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from PIL import Image, ImageChops, ImageOps
@@ -16,41 +15,18 @@ from sqlalchemy import func, select
 from server.models import AuditEvent, Photo
 from server.photos import FilesystemPhotoStore
 from tests.conftest import PHOTOS
-from tests.factories import (
-    assign,
-    auth_headers,
-    inspection_data,
-    jpeg_bytes,
-    load_checklists,
-    make_grid,
-    make_premises,
-    make_user,
-)
-
-CELL = "D1001001"
-OTHER_CELL = "D2001001"
+from tests.factories import auth_headers, inspection_data, jpeg_bytes
 
 
 @pytest.fixture
-def world(db_session):
-    """A clinic in one community cell; its coordinator, one elsewhere, and the supervisors."""
-    grid = make_grid(db_session)
-    admin = make_user(db_session, "admin")
-    wang = make_user(db_session, "coordinator")
-    zhao = make_user(db_session, "coordinator")
-    chief = make_user(db_session, "supervisor")
-    other_chief = make_user(db_session, "supervisor")
-    assign(db_session, admin, wang, grid.cells[CELL])
-    assign(db_session, admin, zhao, grid.cells[OTHER_CELL])
-    assign(db_session, admin, chief, grid.cells["D1"])
-    assign(db_session, admin, other_chief, grid.cells["D2"])
-    load_checklists(db_session)
-    users = SimpleNamespace(admin=admin, wang=wang, zhao=zhao, chief=chief,
-                            other_chief=other_chief)
-    return SimpleNamespace(
-        users=users, clinic=make_premises(db_session, admin, grid.cells[CELL]),
-        headers={name: auth_headers(db_session, getattr(users, name))
-                 for name in ("wang", "zhao", "chief", "other_chief")})
+def headers(db_session, world):
+    """Bearer headers of the shared world's staff, issued before any snapshot is taken.
+
+    wang coordinates the clinic's cell, zhao a cell elsewhere; chief supervises the clinic's
+    district, other_chief the other one.
+    """
+    return {name: auth_headers(db_session, getattr(world, name))
+            for name in ("wang", "zhao", "chief", "other_chief")}
 
 
 def sha(data):
@@ -106,9 +82,9 @@ def _dms(value):
 # The shared sample photos
 
 
-def test_a_new_photo_is_stored_and_described(client, db_session, world):
+def test_a_new_photo_is_stored_and_described(client, db_session, headers):
     data = (PHOTOS / "hopper.jpg").read_bytes()
-    response = put(client, world.headers["wang"], data)
+    response = put(client, headers["wang"], data)
     assert response.status_code == 201, response.get_json()
     photo = response.get_json()
     assert (photo["sha256"], photo["size"], photo["mime"]) == (sha(data), len(data), "image/jpeg")
@@ -116,28 +92,28 @@ def test_a_new_photo_is_stored_and_described(client, db_session, world):
     assert FilesystemPhotoStore(client.application.config["PHOTO_DIR"]).exists(sha(data))
 
 
-def test_the_same_bytes_again_are_a_no_op(client, db_session, world):
+def test_the_same_bytes_again_are_a_no_op(client, db_session, headers):
     data = (PHOTOS / "hopper.jpg").read_bytes()
-    assert put(client, world.headers["wang"], data).status_code == 201
+    assert put(client, headers["wang"], data).status_code == 201
     before = stored(db_session, client.application)
-    again = put(client, world.headers["wang"], data)
+    again = put(client, headers["wang"], data)
     assert again.status_code == 200
     assert again.get_json()["sha256"] == sha(data)
     assert stored(db_session, client.application) == before
     assert before["photos"] == [sha(data)]
 
 
-def test_an_orientation_6_photo_is_stored_with_readable_exif(client, world):
-    response = put(client, world.headers["wang"],
+def test_an_orientation_6_photo_is_stored_with_readable_exif(client, headers):
+    response = put(client, headers["wang"],
                    (PHOTOS / "hopper_orientation_6.jpg").read_bytes())
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["exif_status"] == "ok"
 
 
-def test_the_thumbnail_of_an_orientation_6_photo_is_served_upright(client, world):
+def test_the_thumbnail_of_an_orientation_6_photo_is_served_upright(client, headers):
     data = (PHOTOS / "hopper_orientation_6.jpg").read_bytes()
-    assert put(client, world.headers["wang"], data).status_code == 201
-    response = client.get(f"/api/v1/photos/{sha(data)}/thumb", headers=world.headers["wang"])
+    assert put(client, headers["wang"], data).status_code == 201
+    response = client.get(f"/api/v1/photos/{sha(data)}/thumb", headers=headers["wang"])
     assert response.status_code == 200
     assert response.mimetype == "image/jpeg"
     thumb = image_of(response).convert("RGB")
@@ -155,10 +131,10 @@ def test_the_thumbnail_of_an_orientation_6_photo_is_served_upright(client, world
     assert mean_difference(thumb, as_stored) > 20
 
 
-def test_a_photo_whose_gps_block_is_broken_is_kept_without_a_position(client, world):
+def test_a_photo_whose_gps_block_is_broken_is_kept_without_a_position(client, headers):
     # The block parses, but its latitude is one huge number with no N/S reference and it has no
     # longitude: no position can be trusted. Its DateTimeOriginal (2099) is read as written.
-    response = put(client, world.headers["wang"], (PHOTOS / "exif_gps.jpg").read_bytes())
+    response = put(client, headers["wang"], (PHOTOS / "exif_gps.jpg").read_bytes())
     assert response.status_code == 201, response.get_json()
     photo = response.get_json()
     assert photo["exif_status"] == "ok"
@@ -169,8 +145,8 @@ def test_a_photo_whose_gps_block_is_broken_is_kept_without_a_position(client, wo
 @pytest.mark.parametrize("exif", [b"Exif\x00\x00not a TIFF block",
                                   b"Exif\x00\x00II*\x00\xff\xff\x00\x00"],
                          ids=["no_tiff_header", "ifd_offset_past_the_end"])
-def test_a_photo_with_unreadable_exif_is_kept_and_recorded_unreadable(client, world, exif):
-    response = put(client, world.headers["wang"], jpeg_bytes(7, exif=exif))
+def test_a_photo_with_unreadable_exif_is_kept_and_recorded_unreadable(client, headers, exif):
+    response = put(client, headers["wang"], jpeg_bytes(7, exif=exif))
     assert response.status_code == 201, response.get_json()
     photo = response.get_json()
     assert photo["exif_status"] == "unreadable"
@@ -179,10 +155,10 @@ def test_a_photo_with_unreadable_exif_is_kept_and_recorded_unreadable(client, wo
 
 @pytest.mark.parametrize(("name", "code"), [("truncated_jpeg.jpg", "truncated_image"),
                                             ("decompression_bomb.gif", "decompression_bomb")])
-def test_a_rejected_sample_leaves_nothing_stored(client, db_session, world, name, code):
+def test_a_rejected_sample_leaves_nothing_stored(client, db_session, headers, name, code):
     data = (PHOTOS / name).read_bytes()
     before = stored(db_session, client.application)
-    response = put(client, world.headers["wang"], data)
+    response = put(client, headers["wang"], data)
     assert response.status_code == 422
     assert error_of(response)["code"] == code
     assert stored(db_session, client.application) == before
@@ -192,11 +168,11 @@ def test_a_rejected_sample_leaves_nothing_stored(client, db_session, world, name
 # Bad uploads
 
 
-def test_bytes_that_do_not_match_the_hash_are_refused(client, db_session, world):
+def test_bytes_that_do_not_match_the_hash_are_refused(client, db_session, headers):
     data = (PHOTOS / "hopper.jpg").read_bytes()
     claimed = sha(b"other bytes")
     before = stored(db_session, client.application)
-    response = put(client, world.headers["wang"], data, claimed)
+    response = put(client, headers["wang"], data, claimed)
     assert response.status_code == 422
     error = error_of(response)
     assert error["code"] == "hash_mismatch"
@@ -205,10 +181,10 @@ def test_bytes_that_do_not_match_the_hash_are_refused(client, db_session, world)
     assert not holds_any_file_of(client.application, claimed)
 
 
-def test_a_non_image_with_its_correct_hash_is_refused(client, db_session, world):
+def test_a_non_image_with_its_correct_hash_is_refused(client, db_session, headers):
     data = "现场记录：这不是照片\n".encode()
     before = stored(db_session, client.application)
-    response = put(client, world.headers["wang"], data)
+    response = put(client, headers["wang"], data)
     assert response.status_code == 422
     assert error_of(response)["code"] == "not_an_image"
     assert stored(db_session, client.application) == before
@@ -216,36 +192,36 @@ def test_a_non_image_with_its_correct_hash_is_refused(client, db_session, world)
 
 
 @pytest.mark.parametrize("name", ["uppercase", "not_hex"])
-def test_a_64_character_name_that_is_not_a_lowercase_hash_is_refused(client, db_session, world,
-                                                                     name):
+def test_a_64_character_name_that_is_not_a_lowercase_hash_is_refused(client, db_session,
+                                                                     headers, name):
     data = (PHOTOS / "hopper.jpg").read_bytes()
     bad = {"uppercase": sha(data).upper(), "not_hex": "z" * 64}[name]
     before = stored(db_session, client.application)
-    response = put(client, world.headers["wang"], data, bad)
+    response = put(client, headers["wang"], data, bad)
     assert response.status_code == 422
     assert error_of(response)["code"] == "bad_hash"
     assert stored(db_session, client.application) == before
 
 
-def test_a_name_shorter_than_a_hash_is_not_a_photo_address(client, db_session, world):
+def test_a_name_shorter_than_a_hash_is_not_a_photo_address(client, db_session, headers):
     # The route only matches 64 characters; a shorter name addresses nothing.
     data = (PHOTOS / "hopper.jpg").read_bytes()
     before = stored(db_session, client.application)
-    response = put(client, world.headers["wang"], data, sha(data)[:63])
+    response = put(client, headers["wang"], data, sha(data)[:63])
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
     assert stored(db_session, client.application) == before
 
 
-def test_an_empty_body_is_refused(client, db_session, world):
+def test_an_empty_body_is_refused(client, db_session, headers):
     before = stored(db_session, client.application)
-    response = put(client, world.headers["wang"], b"")
+    response = put(client, headers["wang"], b"")
     assert response.status_code == 422
     assert error_of(response)["code"] == "empty_body"
     assert stored(db_session, client.application) == before
 
 
-def test_a_photo_over_the_size_limit_is_refused(client, db_session, world, monkeypatch):
+def test_a_photo_over_the_size_limit_is_refused(client, db_session, headers, monkeypatch):
     from server.photos import PhotoLimits
 
     limits = client.application.extensions["photo_limits"]
@@ -253,7 +229,7 @@ def test_a_photo_over_the_size_limit_is_refused(client, db_session, world, monke
                         PhotoLimits(max_bytes=1000, max_pixels=limits.max_pixels))
     data = (PHOTOS / "hopper.jpg").read_bytes()
     before = stored(db_session, client.application)
-    response = put(client, world.headers["wang"], data)
+    response = put(client, headers["wang"], data)
     assert response.status_code == 413
     error = error_of(response)
     assert error["code"] == "photo_too_large"
@@ -265,16 +241,16 @@ def test_a_photo_over_the_size_limit_is_refused(client, db_session, world, monke
 
 
 @pytest.fixture
-def gps_photo(client, world):
+def gps_photo(client, headers):
     data = jpeg_with_gps()
-    response = put(client, world.headers["wang"], data)
+    response = put(client, headers["wang"], data)
     assert response.status_code == 201
     assert response.get_json()["gps_lat"] == pytest.approx(39.0123, abs=1e-4)
     return data
 
 
-def test_the_public_copy_carries_no_exif(client, world, gps_photo):
-    response = client.get(f"/api/v1/photos/{sha(gps_photo)}/public", headers=world.headers["wang"])
+def test_the_public_copy_carries_no_exif(client, headers, gps_photo):
+    response = client.get(f"/api/v1/photos/{sha(gps_photo)}/public", headers=headers["wang"])
     assert response.status_code == 200
     public = image_of(response)
     assert public.format == "JPEG"
@@ -282,17 +258,17 @@ def test_the_public_copy_carries_no_exif(client, world, gps_photo):
     assert "exif" not in public.info
 
 
-def test_the_thumbnail_fits_in_320_pixels(client, world, gps_photo):
-    response = client.get(f"/api/v1/photos/{sha(gps_photo)}/thumb", headers=world.headers["wang"])
+def test_the_thumbnail_fits_in_320_pixels(client, headers, gps_photo):
+    response = client.get(f"/api/v1/photos/{sha(gps_photo)}/thumb", headers=headers["wang"])
     assert response.status_code == 200
     thumb = image_of(response)
     assert max(thumb.size) <= 320
     assert thumb.size == (320, 213)
 
 
-def test_the_original_is_served_byte_identical(client, world, gps_photo):
+def test_the_original_is_served_byte_identical(client, headers, gps_photo):
     response = client.get(f"/api/v1/photos/{sha(gps_photo)}/original",
-                          headers=world.headers["wang"])
+                          headers=headers["wang"])
     assert response.status_code == 200
     assert response.mimetype == "image/jpeg"
     assert response.get_data() == gps_photo
@@ -302,13 +278,13 @@ def test_the_original_is_served_byte_identical(client, world, gps_photo):
 
 
 @pytest.fixture
-def linked_photo(client, db_session, world):
+def linked_photo(client, db_session, world, headers):
     """A photo the coordinator uploaded and named in an inspection of the clinic."""
     data = (PHOTOS / "hopper.jpg").read_bytes()
-    assert put(client, world.headers["wang"], data).status_code == 201
+    assert put(client, headers["wang"], data).status_code == 201
     sent = inspection_data(db_session, world.clinic, photos=[sha(data)])
     sent["device_time"] = sent["device_time"].isoformat()
-    response = client.post("/api/v1/inspections/", json=sent, headers=world.headers["wang"])
+    response = client.post("/api/v1/inspections/", json=sent, headers=headers["wang"])
     assert response.status_code == 201
     assert response.get_json()["complete"] is True
     return sha(data)
@@ -316,35 +292,35 @@ def linked_photo(client, db_session, world):
 
 @pytest.mark.parametrize("path", ["", "/original", "/thumb", "/public"],
                          ids=["facts", "original", "thumb", "public"])
-def test_a_coordinator_of_another_cell_cannot_read_the_photo(client, world, linked_photo, path):
-    response = client.get(f"/api/v1/photos/{linked_photo}{path}", headers=world.headers["zhao"])
+def test_a_coordinator_of_another_cell_cannot_read_the_photo(client, headers, linked_photo, path):
+    response = client.get(f"/api/v1/photos/{linked_photo}{path}", headers=headers["zhao"])
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
 
 
-def test_a_supervisor_of_another_district_cannot_read_the_photo(client, world, linked_photo):
+def test_a_supervisor_of_another_district_cannot_read_the_photo(client, headers, linked_photo):
     response = client.get(f"/api/v1/photos/{linked_photo}/original",
-                          headers=world.headers["other_chief"])
+                          headers=headers["other_chief"])
     assert response.status_code == 404
 
 
 @pytest.mark.parametrize("path", ["", "/original", "/thumb", "/public"],
                          ids=["facts", "original", "thumb", "public"])
-def test_the_uploader_can_read_the_photo(client, world, linked_photo, path):
-    response = client.get(f"/api/v1/photos/{linked_photo}{path}", headers=world.headers["wang"])
+def test_the_uploader_can_read_the_photo(client, headers, linked_photo, path):
+    response = client.get(f"/api/v1/photos/{linked_photo}{path}", headers=headers["wang"])
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("path", ["", "/original", "/thumb", "/public"],
                          ids=["facts", "original", "thumb", "public"])
-def test_a_supervisor_of_the_cell_can_read_the_photo(client, world, linked_photo, path):
-    response = client.get(f"/api/v1/photos/{linked_photo}{path}", headers=world.headers["chief"])
+def test_a_supervisor_of_the_cell_can_read_the_photo(client, headers, linked_photo, path):
+    response = client.get(f"/api/v1/photos/{linked_photo}{path}", headers=headers["chief"])
     assert response.status_code == 200
 
 
-def test_an_unlinked_photo_is_readable_by_its_uploader_alone(client, world):
+def test_an_unlinked_photo_is_readable_by_its_uploader_alone(client, headers):
     data = (PHOTOS / "hopper.jpg").read_bytes()
-    assert put(client, world.headers["wang"], data).status_code == 201
+    assert put(client, headers["wang"], data).status_code == 201
     url = f"/api/v1/photos/{sha(data)}"
-    assert client.get(url, headers=world.headers["wang"]).status_code == 200
-    assert client.get(url, headers=world.headers["chief"]).status_code == 404
+    assert client.get(url, headers=headers["wang"]).status_code == 200
+    assert client.get(url, headers=headers["chief"]).status_code == 404
