@@ -30,49 +30,38 @@ from server.models._types import utcnow
 from server.services.checklists import applicable_items
 from server.services.tasks import create_task
 from tests.factories import (
+    CLINIC_CELL,
+    FOREIGN_CELL,
     assign,
     auth_headers,
     inspection_data,
     jpeg_bytes,
-    load_checklists,
-    make_grid,
-    make_premises,
     make_user,
     template_for,
 )
 
-CELL = "D1001001"
-OTHER_CELL = "D2001001"
+CELL, OTHER_CELL = CLINIC_CELL, FOREIGN_CELL
 URL = "/api/v1/inspections/"
 
 
 @pytest.fixture
-def world(db_session):
-    """A clinic in one community cell, its staff, and a clinic in another district."""
-    grid = make_grid(db_session)
-    admin = make_user(db_session, "admin")
-    load_checklists(db_session)
-    wang = make_user(db_session, "coordinator")   # patrols the clinic's cell
+def officers(db_session, world):
+    """Enforcement officers on top of the shared world (where wang patrols the clinic's cell,
+    zhao coordinates a cell in the other district and chief supervises the clinic's)."""
     li = make_user(db_session, "officer")         # on the clinic's cell
     zhang = make_user(db_session, "officer")      # on the street above it: covers it too
-    zhao = make_user(db_session, "officer")       # on a cell in the other district
-    chief = make_user(db_session, "supervisor")   # supervises the district
-    assign(db_session, admin, wang, grid.cells[CELL])
-    assign(db_session, admin, li, grid.cells[CELL])
-    assign(db_session, admin, zhang, grid.cells["D1001"])
-    assign(db_session, admin, zhao, grid.cells[OTHER_CELL])
-    assign(db_session, admin, chief, grid.cells["D1"])
-    return SimpleNamespace(
-        admin=admin, wang=wang, li=li, zhang=zhang, zhao=zhao, chief=chief,
-        clinic=make_premises(db_session, admin, grid.cells[CELL]),
-        foreign_clinic=make_premises(db_session, admin, grid.cells[OTHER_CELL]))
+    outsider = make_user(db_session, "officer")   # on a cell in the other district
+    assign(db_session, world.admin, li, world.grid.cells[CELL])
+    assign(db_session, world.admin, zhang, world.grid.cells["D1001"])
+    assign(db_session, world.admin, outsider, world.grid.cells[OTHER_CELL])
+    return SimpleNamespace(li=li, zhang=zhang, outsider=outsider)
 
 
 @pytest.fixture
-def headers(db_session, world):
+def headers(db_session, world, officers):
     """Bearer headers per user name, issued before any snapshot is taken."""
-    return {name: auth_headers(db_session, getattr(world, name))
-            for name in ("wang", "li", "zhao", "chief")}
+    users = {"wang": world.wang, "li": officers.li, "zhao": world.zhao, "chief": world.chief}
+    return {name: auth_headers(db_session, user) for name, user in users.items()}
 
 
 def body(db_session, premises, **kwargs):
@@ -178,24 +167,25 @@ def test_the_same_uuid_with_other_content_is_a_conflict_carrying_the_stored_reco
 # Who may inspect
 
 
-def test_an_enforcement_check_by_one_officer_is_refused(client, db_session, world, headers):
+def test_an_enforcement_check_by_one_officer_is_refused(client, db_session, world, headers,
+                                                        officers):
     before = stored(db_session, client.application)
     response = client.post(URL, json=body(db_session, world.clinic, kind="enforcement",
-                                          inspector_ids=[world.li.id]), headers=headers["li"])
+                                          inspector_ids=[officers.li.id]), headers=headers["li"])
     assert response.status_code == 422
     assert error_of(response)["code"] == "too_few_officers"
     assert stored(db_session, client.application) == before
 
 
 def test_an_enforcement_check_by_two_officers_covering_the_premises_is_created(
-        client, db_session, world, headers):
+        client, db_session, world, headers, officers):
     response = client.post(URL, json=body(db_session, world.clinic, kind="enforcement",
-                                          inspector_ids=[world.li.id, world.zhang.id]),
+                                          inspector_ids=[officers.li.id, officers.zhang.id]),
                            headers=headers["li"])
     assert response.status_code == 201, response.get_json()
     inspection = response.get_json()["inspection"]
     assert inspection["kind"] == "enforcement"
-    assert inspection["inspector_ids"] == sorted([world.li.id, world.zhang.id])
+    assert inspection["inspector_ids"] == sorted([officers.li.id, officers.zhang.id])
 
 
 def test_a_coordinator_patrol_by_one_inspector_is_created(client, db_session, world, headers):
@@ -207,15 +197,15 @@ def test_a_coordinator_patrol_by_one_inspector_is_created(client, db_session, wo
 
 
 def test_an_inspector_whose_cells_do_not_cover_the_premises_is_refused(client, db_session, world,
-                                                                       headers):
+                                                                       headers, officers):
     before = stored(db_session, client.application)
     response = client.post(URL, json=body(db_session, world.clinic, kind="enforcement",
-                                          inspector_ids=[world.li.id, world.zhao.id]),
+                                          inspector_ids=[officers.li.id, officers.outsider.id]),
                            headers=headers["li"])
     assert response.status_code == 422
     error = error_of(response)
     assert error["code"] == "inspector_out_of_scope"
-    assert error["details"]["inspector_ids"] == [world.zhao.id]
+    assert error["details"]["inspector_ids"] == [officers.outsider.id]
     assert stored(db_session, client.application) == before
 
 
