@@ -18,63 +18,56 @@ from server.services.photos import upload_photo
 from server.services.evidence import EvidenceLimits
 from server.services.tasks import create_task
 from tests.factories import (
+    CLINIC_CELL,
     as_bytes,
-    assign,
     auth_headers,
     feature_collection,
     inspection_data,
     jpeg_bytes,
-    load_checklists,
-    make_grid,
     make_inspection,
-    make_premises,
-    make_user,
 )
 
-OWN_CELL = "D1001001"
+OWN_CELL = CLINIC_CELL
 SCOPES = {"coordinator": {OWN_CELL},
           "supervisor": {"D1", "D1001", "D1001001", "D1001002", "D1002", "D1002001", "D1002002"}}
 
 
 @pytest.fixture(params=sorted(SCOPES))
-def world(db_session, request, app):
-    grid = make_grid(db_session)
+def scene(db_session, request, app, world):
+    """The shared world as the walking actor sees it, with a foreign map, devices and work.
+
+    The actor is wang, coordinator of OWN_CELL, or liu (the world's chief), supervisor of
+    its district; zhao coordinates a cell in the other district.
+    """
     foreign = grid_service.create_map(db_session, jurisdiction_code="T2", name="外地")
     grid_service.import_level(db_session, foreign, as_bytes(feature_collection(
         [("X1", "外区", box(107.0, 39.0, 107.1, 39.1))])), level="district")
-    admin = make_user(db_session, "admin", "root")
-    me = make_user(db_session, "coordinator", "wang")
-    other = make_user(db_session, "coordinator", "zhao")
-    mine = assign(db_session, admin, me, grid.cells[OWN_CELL])
-    theirs = assign(db_session, admin, other, grid.cells["D2001001"])
-    world = {"grid": grid, "foreign": foreign, "me": me, "other": other, "mine": mine,
-             "theirs": theirs, "admin": admin, "actor": me, "cells": SCOPES["coordinator"],
+    scene = {"grid": world.grid, "foreign": foreign, "me": world.wang, "other": world.zhao,
+             "mine": world.assignments["wang"], "theirs": world.assignments["zhao"],
+             "admin": world.admin, "actor": world.wang, "cells": SCOPES["coordinator"],
              "users": {"wang"}}
     if request.param == "supervisor":
-        chief = make_user(db_session, "supervisor", "liu")
-        world.update(actor=chief, mine=assign(db_session, admin, chief, grid.cells["D1"]),
+        scene.update(actor=world.chief, mine=world.assignments["chief"],
                      cells=SCOPES["supervisor"], users={"wang", "liu"})
-    _add_field_work(db_session, world, app.config["PHOTO_DIR"])
+    _add_field_work(db_session, scene, app.config["PHOTO_DIR"], world)
     from server.services.devices import register_device
 
-    world["other_device"] = register_device(db_session, other, device_uid="other-1",
+    scene["other_device"] = register_device(db_session, world.zhao, device_uid="other-1",
                                             ttl_hours=24)[1]
-    world["own_device"] = register_device(db_session, world["actor"], device_uid="own-1",
+    scene["own_device"] = register_device(db_session, scene["actor"], device_uid="own-1",
                                           ttl_hours=24)[1]
-    world["cell_ids"] = {grid.cells[code].id for code in world["cells"]}
-    return world
+    scene["cell_ids"] = {world.grid.cells[code].id for code in scene["cells"]}
+    return scene
 
 
-def _add_field_work(db_session, world, photo_dir):
-    """Premises, a done task, an inspection and a photo on each side of the scope boundary."""
+def _add_field_work(db_session, scene, photo_dir, world):
+    """A done task, an inspection and a photo at each clinic: one in scope, one out of it."""
     from server.photos import FilesystemPhotoStore
 
-    load_checklists(db_session)
-    admin, cells = world["admin"], world["grid"].cells
+    admin = world.admin
     store = FilesystemPhotoStore(photo_dir)
-    for side, cell, inspector in (("own_work", cells[OWN_CELL], world["me"]),
-                                  ("foreign_work", cells["D2001001"], world["other"])):
-        premises = make_premises(db_session, admin, cell)
+    for side, premises, inspector in (("own_work", world.clinic, world.wang),
+                                      ("foreign_work", world.foreign_clinic, world.zhao)):
         task = create_task(db_session, admin, kind="routine_patrol", premises_id=premises.id,
                            due_date=date(2026, 12, 1), assignee_ids=[inspector.id])
         photo, _ = upload_photo(db_session, store, inspector, hashlib.sha256(
@@ -82,47 +75,47 @@ def _add_field_work(db_session, world, photo_dir):
             max_pixels=10**8, limits=EvidenceLimits())
         inspection = make_inspection(db_session, inspector, premises, task_id=task.id,
                                      photos=[photo.sha256])
-        world[side] = {"premises": premises, "task": task, "inspection": inspection,
+        scene[side] = {"premises": premises, "task": task, "inspection": inspection,
                        "photo": photo}
 
 
-def foreign_values(world):
+def foreign_values(scene):
     """Path parameter values that point outside the coordinator's scope."""
-    cells = world["grid"].cells
+    cells = scene["grid"].cells
     return {
-        "cell_id": [cell.id for code, cell in sorted(cells.items()) if code not in world["cells"]],
-        "map_id": [world["foreign"].id],
-        "user_id": [world["other"].id, world["admin"].id],
-        "assignment_id": [world["theirs"].id],
-        "premises_id": [world["foreign_work"]["premises"].id],
-        "task_id": [world["foreign_work"]["task"].id],
-        "inspection_id": [world["foreign_work"]["inspection"].id],
+        "cell_id": [cell.id for code, cell in sorted(cells.items()) if code not in scene["cells"]],
+        "map_id": [scene["foreign"].id],
+        "user_id": [scene["other"].id, scene["admin"].id],
+        "assignment_id": [scene["theirs"].id],
+        "premises_id": [scene["foreign_work"]["premises"].id],
+        "task_id": [scene["foreign_work"]["task"].id],
+        "inspection_id": [scene["foreign_work"]["inspection"].id],
         "template_id": [10**6],
-        "sha256": [world["foreign_work"]["photo"].sha256],
+        "sha256": [scene["foreign_work"]["photo"].sha256],
         "kind": ["thumb"],
-        "device_id": [world["other_device"].id],
+        "device_id": [scene["other_device"].id],
     }
 
 
-def own_values(world):
-    own = world["own_work"]
-    return {"cell_id": [world["grid"].cells[OWN_CELL].id], "map_id": [world["grid"].map.id],
-            "user_id": [world["actor"].id], "assignment_id": [world["mine"].id],
+def own_values(scene):
+    own = scene["own_work"]
+    return {"cell_id": [scene["grid"].cells[OWN_CELL].id], "map_id": [scene["grid"].map.id],
+            "user_id": [scene["actor"].id], "assignment_id": [scene["mine"].id],
             "premises_id": [own["premises"].id], "task_id": [own["task"].id],
             "inspection_id": [own["inspection"].id], "template_id": [own["inspection"].template_id],
             "sha256": [own["photo"].sha256], "kind": ["thumb"],
-            "device_id": [world["own_device"].id]}
+            "device_id": [scene["own_device"].id]}
 
 
-def bodies(world, db_session):
-    cells = world["grid"].cells
+def bodies(scene, db_session):
+    cells = scene["grid"].cells
     district = feature_collection([("Z9", "新区", box(106.3, 39.0, 106.4, 39.1))])
     return {
-        "/api/v1/auth/token": {"username": world["actor"].username,
+        "/api/v1/auth/token": {"username": scene["actor"].username,
                                "password": "correct-horse-1"},
         "/api/v1/users/": {"username": "intruder", "password": "12345678x", "role": "admin"},
         "/api/v1/maps/": {"jurisdiction_code": "T9", "name": "x"},
-        "/api/v1/assignments/": {"user_id": world["me"].id, "cell_id": cells["D2"].id},
+        "/api/v1/assignments/": {"user_id": scene["me"].id, "cell_id": cells["D2"].id},
         "/api/v1/cells/{cell_id}/subdivide": {"parts": 2},
         "/api/v1/maps/{map_id}/levels": as_bytes(district),
         "/api/v1/maps/validate-file": as_bytes(district),
@@ -134,25 +127,25 @@ def bodies(world, db_session):
         "/api/v1/premises/import": "name,category,ownership,licence_no,address,lon,lat\n"
                                    "外来诊所,clinic,private,X-2,外地,106.15,39.05\n".encode(),
         "/api/v1/tasks/": {"kind": "routine_patrol", "due_date": "2026-12-01",
-                           "premises_id": world["foreign_work"]["premises"].id},
+                           "premises_id": scene["foreign_work"]["premises"].id},
         "/api/v1/tasks/{task_id}/cancel": {"reason": "walk"},
         "/api/v1/inspections/": _serializable(inspection_data(
-            db_session, world["foreign_work"]["premises"], template_id=world["own_work"]["inspection"].template_id)),
+            db_session, scene["foreign_work"]["premises"], template_id=scene["own_work"]["inspection"].template_id)),
         # Another premises than the corrected record's: refused before anything is stored.
         "/api/v1/inspections/{inspection_id}/revisions": {**_serializable(inspection_data(
-            db_session, world["foreign_work"]["premises"],
-            template_id=world["own_work"]["inspection"].template_id)), "reason": "walk"},
+            db_session, scene["foreign_work"]["premises"],
+            template_id=scene["own_work"]["inspection"].template_id)), "reason": "walk"},
         "/api/v1/photos/{sha256}": jpeg_bytes(99),
-        "/api/v1/devices/": {"username": world["actor"].username, "password": "correct-horse-1",
+        "/api/v1/devices/": {"username": scene["actor"].username, "password": "correct-horse-1",
                              "device_uid": "walk-device"},
         "/api/v1/sync/push": {"records": [
             {"type": "inspection", "client_uuid": "00000000-0000-4000-8000-000000000001",
              "data": _serializable(inspection_data(
-                 db_session, world["foreign_work"]["premises"],
+                 db_session, scene["foreign_work"]["premises"],
                  client_uuid="00000000-0000-4000-8000-000000000001",
-                 template_id=world["own_work"]["inspection"].template_id))},
+                 template_id=scene["own_work"]["inspection"].template_id))},
             {"type": "premises_update", "client_uuid": "walk-2",
-             "data": {"premises_id": world["foreign_work"]["premises"].id, "base_version": 1,
+             "data": {"premises_id": scene["foreign_work"]["premises"].id, "base_version": 1,
                       "contact_phone": "110"}}]},
     }
 
@@ -165,24 +158,24 @@ QUERY = {"/api/v1/cells/lookup": "lon=106.15&lat=39.05",
          "/api/v1/maps/{map_id}/levels": "level=street"}
 
 
-def leaks(payload, world):
+def leaks(payload, scene):
     """Return what in a JSON payload belongs to someone else's scope."""
     found = []
 
     def walk(value):
         if isinstance(value, dict):
-            if "level" in value and "code" in value and value["code"] not in world["cells"]:
+            if "level" in value and "code" in value and value["code"] not in scene["cells"]:
                 found.append(("cell", value["code"]))
-            if value.get("cell_code") not in (None, *world["cells"]):
+            if value.get("cell_code") not in (None, *scene["cells"]):
                 found.append(("assignment", value["cell_code"]))
-            if isinstance(value.get("username"), str) and value["username"] not in world["users"]:
+            if isinstance(value.get("username"), str) and value["username"] not in scene["users"]:
                 found.append(("user", value["username"]))
             if "jurisdiction_code" in value and value["jurisdiction_code"] != "T1":
                 found.append(("map", value["jurisdiction_code"]))
             if "id" in value and ("premises_id" in value or "category_code" in value) and \
-                    value.get("cell_id") not in world["cell_ids"]:
+                    value.get("cell_id") not in scene["cell_ids"]:
                 found.append(("record", value.get("id")))
-            if value.get("sha256") not in (None, world["own_work"]["photo"].sha256):
+            if value.get("sha256") not in (None, scene["own_work"]["photo"].sha256):
                 found.append(("photo", value["sha256"]))
             for item in value.values():
                 walk(item)
@@ -209,11 +202,11 @@ def snapshot(db_session):
     }
 
 
-def test_every_endpoint_keeps_a_user_in_their_scope(client, db_session, world):
+def test_every_endpoint_keeps_a_user_in_their_scope(client, db_session, scene):
     spec = client.get("/api/openapi.json").get_json()
-    headers = auth_headers(db_session, world["actor"])
+    headers = auth_headers(db_session, scene["actor"])
     before = snapshot(db_session)
-    sent = bodies(world, db_session)
+    sent = bodies(scene, db_session)
     walked = set()
     operations = [(path, method) for path, ops in spec["paths"].items()
                   for method in ops if method in ("get", "post", "put", "patch", "delete")]
@@ -221,7 +214,7 @@ def test_every_endpoint_keeps_a_user_in_their_scope(client, db_session, world):
     operations.sort(key=lambda op: op == ("/api/v1/auth/token", "delete"))
     for path, method in operations:
         params = re.findall(r"{(\w+)}", path)
-        value_sets = [foreign_values(world), own_values(world)] if params else [{}]
+        value_sets = [foreign_values(scene), own_values(scene)] if params else [{}]
         for values in value_sets:
             for index in range(max((len(values[p]) for p in params), default=1)):
                 url = path
@@ -240,7 +233,7 @@ def test_every_endpoint_keeps_a_user_in_their_scope(client, db_session, world):
                     assert response.status_code in (200, 201, 204, 401, 403, 404, 409, 422), \
                         (method, url, response.status_code)
                 if response.is_json and response.get_data():
-                    assert leaks(response.get_json(), world) == [], (method, url, response.get_json())
+                    assert leaks(response.get_json(), scene) == [], (method, url, response.get_json())
     assert walked == set(operations)
     after = snapshot(db_session)
     # Signing in stores a token, not data; nothing else may change.
