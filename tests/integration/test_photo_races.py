@@ -9,32 +9,21 @@ import time
 
 from sqlalchemy import select
 
-from server.models import ChangeEvent, Inspection, User
+from server.models import ChangeEvent, GridCell, Inspection, Premises, User
 from server.services.evidence import EvidenceLimits
 from server.services.inspections import missing_photos, submit_inspection
 from server.services.photos import upload_photo
-from tests.factories import (
-    assign,
-    inspection_data,
-    jpeg_bytes,
-    load_checklists,
-    make_grid,
-    make_premises,
-    make_user,
-)
+from tests.factories import CLINIC_CELL, inspection_data, jpeg_bytes, make_world
 from tests.live import concurrent_sessions
 
 LIMITS = {"max_bytes": 10_000_000, "max_pixels": 50_000_000, "limits": EvidenceLimits()}
 EXIF_FAR_IN_THE_PAST = {0x9003: "2001:01:01 08:00:00"}  # DateTimeOriginal: an old photo
 
 
-def world(session):
-    grid = make_grid(session)
-    admin = make_user(session, "admin")
-    wang = make_user(session, "coordinator", "wang")
-    assign(session, admin, wang, grid.cells["D1001001"])
-    load_checklists(session)
-    make_premises(session, admin, grid.cells["D1001001"])
+def the_clinic(session):
+    """The shared world's clinic, in wang's cell (make_world prepares each database)."""
+    return session.scalar(select(Premises).join(GridCell, Premises.cell_id == GridCell.id)
+                          .where(GridCell.code == CLINIC_CELL))
 
 
 def old_photo():
@@ -90,13 +79,11 @@ def photo_store(tmp_path):
 def test_a_photo_uploaded_while_its_record_is_being_pushed(tmp_path):
     import hashlib
 
-    from server.models import Premises
-
     data = old_photo()
     sha = hashlib.sha256(data).hexdigest()
-    with concurrent_sessions(tmp_path, 3, prepare=world) as (pusher, uploader, reader):
+    with concurrent_sessions(tmp_path, 3, prepare=make_world) as (pusher, uploader, reader):
         wang = pusher.scalar(select(User).where(User.username == "wang"))
-        premises = pusher.scalar(select(Premises))
+        premises = the_clinic(pusher)
         record = inspection_data(pusher, premises, photos=[sha])
         inspection, _ = submit_inspection(pusher, wang, record)
         pusher.flush()  # written, not committed: the push is still going
@@ -119,13 +106,11 @@ def test_a_photo_uploaded_while_its_record_is_being_pushed(tmp_path):
 def test_two_photos_of_one_record_uploaded_together_are_both_counted(tmp_path):
     import hashlib
 
-    from server.models import Premises
-
     first, second = old_photo(), far_away_photo()
     shas = [hashlib.sha256(photo).hexdigest() for photo in (first, second)]
-    with concurrent_sessions(tmp_path, 3, prepare=world) as (one, other, reader):
+    with concurrent_sessions(tmp_path, 3, prepare=make_world) as (one, other, reader):
         wang = one.scalar(select(User).where(User.username == "wang"))
-        premises = one.scalar(select(Premises))
+        premises = the_clinic(one)
         inspection, _ = submit_inspection(one, wang, inspection_data(one, premises, photos=shas))
         one.commit()
         upload_photo(one, photo_store(tmp_path), wang, shas[0], first, **LIMITS)

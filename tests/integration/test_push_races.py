@@ -9,10 +9,10 @@ import threading
 from sqlalchemy import select
 
 import server.services.push as push_service
-from server.models import Inspection, Premises, User
+from server.models import Inspection, User
 from server.services.evidence import EvidenceLimits
-from tests.factories import inspection_data
-from tests.integration.test_photo_races import blocked_or_done, in_background, world
+from tests.factories import inspection_data, make_world
+from tests.integration.test_photo_races import blocked_or_done, in_background, the_clinic
 from tests.live import concurrent_sessions
 
 P, Q = "aa" * 32, "bb" * 32
@@ -25,9 +25,9 @@ def record(session, premises, photo):
 
 
 def test_batches_naming_shared_photos_in_opposite_order_do_not_deadlock(tmp_path, monkeypatch):
-    with concurrent_sessions(tmp_path, 3, prepare=world) as (one, other, observer):
+    with concurrent_sessions(tmp_path, 3, prepare=make_world) as (one, other, observer):
         wang = one.scalar(select(User).where(User.username == "wang"))
-        premises = one.scalar(select(Premises))
+        premises = the_clinic(one)
         batches = {one: [record(one, premises, P), record(one, premises, Q)],
                    other: [record(other, premises, Q), record(other, premises, P)]}
         # The first batch stops after its first record until the second one is waiting.
