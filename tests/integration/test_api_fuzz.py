@@ -129,20 +129,17 @@ def test_hostile_values_in_any_json_body_or_query_are_never_a_server_error(app, 
     assert sent >= 15
 
 
-def test_hostile_values_in_pushed_records_reject_only_their_record(app, client, db_session):
-    """Records built from valid ones with hostile ids, UUIDs, types and photo names."""
+def test_hostile_values_in_pushed_records_reject_only_their_record(app, client, db_session,
+                                                                   world):
+    """Records built from valid ones with hostile ids, UUIDs, types and photo names, pushed
+    by the shared world's coordinator about the clinic in their cell."""
     from hypothesis import strategies as st
 
     from sync.protocol import RECORD_TYPES
-    from tests.factories import assign, inspection_data, load_checklists, make_premises
+    from tests.factories import inspection_data
 
-    grid = make_grid(db_session)
-    admin = make_user(db_session, "admin")
-    wang = make_user(db_session, "coordinator", "wang")
-    assign(db_session, admin, wang, grid.cells["D1001001"])
-    load_checklists(db_session)
-    premises = make_premises(db_session, admin, grid.cells["D1001001"])
-    headers = auth_headers(db_session, wang)
+    premises = world.clinic
+    headers = auth_headers(db_session, world.wang)
 
     def valid(kind):
         if kind == "premises_update":

@@ -10,18 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync.client import Client, ServerRefused
-from tests.factories import PASSWORD, assign, jpeg_bytes, load_checklists, make_grid, make_premises, make_user
+from tests.factories import CLINIC_CELL, PASSWORD, jpeg_bytes, make_premises, make_world
 from tests.live import CuttingProxy, close_sockets, live_app
 
 
 def prepare(session):
-    grid = make_grid(session)
-    admin = make_user(session, "admin", "root")
-    wang = make_user(session, "coordinator", "wang")
-    assign(session, admin, wang, grid.cells["D1001001"])
-    load_checklists(session)
-    for _ in range(2):
-        make_premises(session, admin, grid.cells["D1001001"])
+    """The shared world, with a second clinic in wang's cell."""
+    world = make_world(session)
+    make_premises(session, world.admin, world.grid.cells[CLINIC_CELL])
 
 
 @pytest.fixture(scope="module")
