@@ -45,6 +45,8 @@ def test_nobody_may_backdate_an_assignment(client, db_session, world, who):
     response = post(client, db_session, actor, user_id=world.wang.id,
                     cell_id=world.grid.cells["D1002001"].id, valid_from=yesterday)
     assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_failed" and "valid_from" in error["details"]
     assert rows(db_session) == before
 
 

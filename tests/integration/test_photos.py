@@ -302,6 +302,7 @@ def test_a_supervisor_of_another_district_cannot_read_the_photo(client, headers,
     response = client.get(f"/api/v1/photos/{linked_photo}/original",
                           headers=headers["other_chief"])
     assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
 
 
 @pytest.mark.parametrize("path", ["", "/original", "/thumb", "/public"],
@@ -323,4 +324,5 @@ def test_an_unlinked_photo_is_readable_by_its_uploader_alone(client, headers):
     assert put(client, headers["wang"], data).status_code == 201
     url = f"/api/v1/photos/{sha(data)}"
     assert client.get(url, headers=headers["wang"]).status_code == 200
-    assert client.get(url, headers=headers["chief"]).status_code == 404
+    refused = client.get(url, headers=headers["chief"])
+    assert refused.status_code == 404 and error_of(refused)["code"] == "not_found"

@@ -129,3 +129,4 @@ def test_map_validation_report_is_for_admins_only(client, db_session, world):
     response = client.post(f"/api/v1/maps/{grid.map.id}/validate",
                            headers=auth_headers(db_session, supervisor))
     assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "role_required"

@@ -147,6 +147,7 @@ def test_an_unknown_scope_version_asks_for_a_resync(client, db_session, world):
     first = pull(client, headers).get_json()
     response = pull(client, headers, first["next_cursor"], "not-a-scope-I-issued")
     assert response.status_code == 410
+    assert response.get_json()["error"]["code"] == "resync_required"
 
 
 def test_the_submitter_learns_on_pull_that_a_record_is_complete(client, db_session, world):
@@ -249,6 +250,7 @@ def test_a_snapshot_cursor_beyond_the_feed_asks_for_a_resync(client, db_session,
     scope = pull(client, headers).get_json()["scope"]
     response = pull(client, headers, f"s1.999999999.0.0.{scope}.-")
     assert response.status_code == 410
+    assert response.get_json()["error"]["code"] == "resync_required"
 
 
 def test_a_cursor_older_than_the_pruned_feed_asks_for_a_resync(client, db_session, world, runner):
@@ -313,6 +315,7 @@ def test_a_prune_landing_while_a_pull_reads_still_asks_for_a_resync(client, db_s
         response = pull(client, headers, old["next_cursor"], old["scope"])
     assert len(calls) == 2
     assert response.status_code == 410, response.get_json()
+    assert response.get_json()["error"]["code"] == "resync_required"
 
 
 def test_a_new_orphan_sends_no_tombstone_to_unrelated_terminals(client, db_session, world):
