@@ -60,3 +60,11 @@ def self_cpu_seconds():
     """CPU seconds of this process (all its threads)."""
     times = os.times()
     return times.user + times.system
+
+
+def machine_cpu_seconds():
+    """Return (busy, idle) CPU seconds of the whole machine since boot, all cores."""
+    with open("/proc/stat") as handle:
+        fields = [int(value) for value in handle.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS, idle / CLOCK_TICKS

@@ -151,7 +151,7 @@ def run(url, args, var_dir):
     from flask_migrate import upgrade
     from sqlalchemy.engine import make_url
 
-    from cpu import postmaster_pid, self_cpu_seconds, tree_cpu_seconds
+    from cpu import machine_cpu_seconds, postmaster_pid, self_cpu_seconds, tree_cpu_seconds
     from server import create_app
     from server.config import TestConfig
     from server.db import transaction
@@ -188,7 +188,7 @@ def run(url, args, var_dir):
         out["registered"].wait()
         postmaster = postmaster_pid(make_url(url).port)
         cpu_before = (tree_cpu_seconds(server.process.pid), tree_cpu_seconds(postmaster),
-                      self_cpu_seconds())
+                      self_cpu_seconds(), *machine_cpu_seconds())
         started = time.perf_counter()
         out["ready"].set()
         for thread in threads:
@@ -196,7 +196,7 @@ def run(url, args, var_dir):
         elapsed = time.perf_counter() - started
         cpu = [after - before for before, after in zip(cpu_before, (
             tree_cpu_seconds(server.process.pid), tree_cpu_seconds(postmaster),
-            self_cpu_seconds()))]
+            self_cpu_seconds(), *machine_cpu_seconds()))]
         health = baseline(base, args.terminals, 5)
     finally:
         server.close()
@@ -230,10 +230,11 @@ def run(url, args, var_dir):
           f"p95 {latencies[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms")
     print(f"lost {lost}, duplicated {duplicated}; audit chain: {checked} events, "
           f"{'intact' if broken is None else 'BROKEN at ' + str(broken)}")
-    capacity = elapsed * (os.cpu_count() or 1)
+    capacity = cpu[3] + cpu[4]  # the machine's busy and idle seconds over all cores
     print(f"CPU during the push, share of all {os.cpu_count()} cores: server (gunicorn) "
           f"{cpu[0] / capacity:.0%}, database {cpu[1] / capacity:.0%}, "
-          f"bench client {cpu[2] / capacity:.0%}")
+          f"bench client {cpu[2] / capacity:.0%}, anything else "
+          f"{(cpu[3] - sum(cpu[:3])) / capacity:.0%}, idle {cpu[4] / capacity:.0%}")
     print(f"baseline GET /healthz with {args.terminals} clients: {health:.0f} req/s; "
           f"records/s as a share of it: {answered / elapsed / health:.3f}")
     return 1 if lost or duplicated or broken or len(out["summaries"]) != len(plan) else 0
