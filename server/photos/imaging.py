@@ -338,15 +338,55 @@ def _encode_jpeg(image, quality):
 def inspect_image(data, *, max_pixels=DEFAULT_MAX_PIXELS, decode=True):
     """Check that data is an accepted, complete image and describe it.
 
-    decode=False reads only the header and EXIF: for bytes already checked once.
+    A JPEG (what terminals send) is checked by its structure: headers, then a scan ended by
+    its end-of-image marker; its pixels are decoded when the thumbnail is first made. Other
+    formats are decoded. decode=False reads only the header and EXIF: for bytes already
+    checked once.
     """
     image, info = _identify(data, max_pixels)
     if not decode:
         image.close()
         return info
     _verify(image)
+    if info.format == "JPEG":
+        if not jpeg_is_complete(data):
+            raise ImageRejected(TRUNCATED_IMAGE, "the image data is cut short: the JPEG has no "
+                                                 "end-of-image marker after its scan")
+        return info
     _decode(data, max_pixels, THUMBNAIL_SIZE, [info.format]).close()
     return info
+
+
+def jpeg_is_complete(data):
+    """Tell whether a JPEG's headers lead to a scan that its end-of-image marker closes.
+
+    Entropy-coded data never holds 0xFF 0xD9 (a 0xFF there is followed by 0x00 or a restart
+    marker), so the first EOI after the first start-of-scan ends the image; bytes after it,
+    such as a phone's motion-photo trailer, do not matter.
+    """
+    if data[:2] != b"\xff\xd8":
+        return False
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return False
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            position += 2
+            continue
+        if marker == 0xD9:  # EOI before any scan
+            return False
+        length = int.from_bytes(data[position + 2:position + 4], "big")
+        if length < 2:
+            return False
+        if marker == 0xDA:  # start of scan: the entropy-coded data follows its header
+            scan = position + 2 + length
+            return scan < len(data) and data.find(b"\xff\xd9", scan) != -1
+        position += 2 + length
+    return False
 
 
 def process_image(

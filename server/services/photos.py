@@ -184,9 +184,6 @@ def append_chunk(session, store, actor, sha256, offset, chunk, *, complete, max_
     Returns (state, photo, created): photo is None until the upload is complete.
     """
     check_hash_name(sha256)
-    held = held_photos(session, actor.id, [sha256])
-    if held:
-        return {"offset": held[0].size, "stored": True}, held[0], False
     if offset + len(chunk) > max_bytes:
         raise errors.PhotoTooLarge(f"The photo is larger than {max_bytes} bytes.",
                                    details={"limit": max_bytes})
@@ -194,8 +191,12 @@ def append_chunk(session, store, actor, sha256, offset, chunk, *, complete, max_
     upload = dict(max_bytes=max_bytes, max_pixels=max_pixels, limits=limits, device_id=device_id)
     if complete and offset == 0 and chunk and store.partial_size(sha256, owner) == 0:
         # The whole photo in one request (the usual case for a small one): no partial file.
+        # Sent again after a cut answer, it is checked and answered as stored (200).
         photo, created = upload_photo(session, store, actor, sha256, chunk, **upload)
         return {"offset": photo.size, "stored": True}, photo, created
+    held = held_photos(session, actor.id, [sha256])
+    if held:
+        return {"offset": held[0].size, "stored": True}, held[0], False
     try:
         size = store.append_partial(sha256, owner, offset, chunk) if chunk \
             else store.partial_size(sha256, owner)

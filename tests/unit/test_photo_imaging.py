@@ -13,6 +13,7 @@ from PIL import Image, ImageFile, ImageOps, features
 from server.photos.imaging import (
     ImageRejected,
     inspect_image,
+    jpeg_is_complete,
     make_public_copy,
     make_thumbnail,
     parse_exif_datetime,
@@ -298,3 +299,36 @@ def test_process_image_rejects_a_truncated_photo():
 def test_header_only_inspection_skips_decoding():
     info = inspect_image(sample("truncated_jpeg.jpg"), decode=False)
     assert (info.width, info.height) == (100, 100)
+
+
+# Upload checks a JPEG by its structure; its pixels are decoded for the thumbnail
+
+
+def test_a_whole_jpeg_is_complete():
+    assert jpeg_is_complete(sample("hopper.jpg"))
+
+
+def test_a_jpeg_with_a_trailer_after_its_end_marker_is_complete():
+    # Motion photos append a video after the JPEG's EOI.
+    assert jpeg_is_complete(sample("hopper.jpg") + b"ftypmp42" + bytes(5000))
+
+
+@pytest.mark.parametrize("cut", [2, 20, 400, -200, -2, -1])
+def test_a_jpeg_cut_anywhere_is_not_complete(cut):
+    assert not jpeg_is_complete(sample("hopper.jpg")[:cut])
+
+
+def test_a_jpeg_cut_in_its_scan_is_refused_as_truncated_on_upload():
+    data = sample("hopper.jpg")
+    assert rejected_code(data[:len(data) - 300]) == "truncated_image"
+
+
+def test_a_progressive_jpeg_is_complete():
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(sample("hopper.jpg"))).save(buffer, "JPEG", progressive=True)
+    assert jpeg_is_complete(buffer.getvalue())
+    assert not jpeg_is_complete(buffer.getvalue()[:-100])
+
+
+def test_what_is_not_a_jpeg_is_not_complete():
+    assert not jpeg_is_complete(b"\x89PNG\r\n\x1a\n" + bytes(100))
