@@ -12,6 +12,7 @@ baseline measured in the same run, /healthz requests/s under the same concurrenc
 """
 
 import argparse
+import contextlib
 import hashlib
 import io
 import json
@@ -151,6 +152,7 @@ def run(url, args, var_dir):
     from flask_migrate import upgrade
     from sqlalchemy.engine import make_url
 
+    from front import nginx_front
     from cpu import machine_cpu_seconds, postmaster_pid, self_cpu_seconds, tree_cpu_seconds
     from server import create_app
     from server.config import TestConfig
@@ -172,9 +174,14 @@ def run(url, args, var_dir):
     server = ServerProcess(url, var_dir, var_dir / "photos")
     server.command[server.command.index("--workers") + 1] = str(args.workers)
     server.command[server.command.index("--threads") + 1] = str(args.threads)
+    if args.front == "nginx":  # as deployed: see deploy/gunicorn.conf.py, keepalive
+        server.command[-1:-1] = ["--keep-alive", "0"]
     server.start()
-    base = server.url
+    front = contextlib.ExitStack()
     try:
+        base, front_pid = server.url, None
+        if args.front == "nginx":
+            base, front_pid = front.enter_context(nginx_front(server.port, var_dir / "nginx"))
         out = {"ready": threading.Event(), "registered": threading.Barrier(len(plan) + 1),
                "latencies": [], "uuids": [], "summaries": [], "photo_bytes": []}
         work_dir = var_dir / "terminals"
@@ -188,7 +195,7 @@ def run(url, args, var_dir):
         out["registered"].wait()
         postmaster = postmaster_pid(make_url(url).port)
         cpu_before = (tree_cpu_seconds(server.process.pid), tree_cpu_seconds(postmaster),
-                      self_cpu_seconds(), *machine_cpu_seconds())
+                      self_cpu_seconds(), tree_cpu_seconds(front_pid), *machine_cpu_seconds())
         started = time.perf_counter()
         out["ready"].set()
         for thread in threads:
@@ -196,9 +203,10 @@ def run(url, args, var_dir):
         elapsed = time.perf_counter() - started
         cpu = [after - before for before, after in zip(cpu_before, (
             tree_cpu_seconds(server.process.pid), tree_cpu_seconds(postmaster),
-            self_cpu_seconds(), *machine_cpu_seconds()))]
+            self_cpu_seconds(), tree_cpu_seconds(front_pid), *machine_cpu_seconds()))]
         health = baseline(base, args.terminals, 5)
     finally:
+        front.close()
         server.close()
     with app.app_context():
         stored = db.session.query(Inspection.client_uuid, Inspection.id).filter(
@@ -217,8 +225,8 @@ def run(url, args, var_dir):
               for key in ("created", "duplicate", "rejected", "conflict", "photos")}
     answered = sum(totals[key] for key in ("created", "duplicate", "rejected", "conflict"))
     print(f"{args.terminals} terminals x {args.batches} batches x {args.batch_size} inspections "
-          f"(15 items, 2 photos each), gunicorn {args.workers} workers x {args.threads} threads, "
-          "PostgreSQL + PostGIS")
+          f"(15 items, 2 photos each), gunicorn {args.workers} workers x {args.threads} threads"
+          f"{' behind nginx' if args.front == 'nginx' else ''}, PostgreSQL + PostGIS")
     print(f"records : {answered / elapsed:8.1f}/s   ({answered} in {elapsed:.1f} s; "
           f"{totals['created']} created, {totals['rejected']} rejected, "
           f"{totals['conflict']} conflicts)")
@@ -230,11 +238,11 @@ def run(url, args, var_dir):
           f"p95 {latencies[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms")
     print(f"lost {lost}, duplicated {duplicated}; audit chain: {checked} events, "
           f"{'intact' if broken is None else 'BROKEN at ' + str(broken)}")
-    capacity = cpu[3] + cpu[4]  # the machine's busy and idle seconds over all cores
+    capacity = cpu[4] + cpu[5]  # the machine's busy and idle seconds over all cores
     print(f"CPU during the push, share of all {os.cpu_count()} cores: server (gunicorn) "
           f"{cpu[0] / capacity:.0%}, database {cpu[1] / capacity:.0%}, "
-          f"bench client {cpu[2] / capacity:.0%}, anything else "
-          f"{(cpu[3] - sum(cpu[:3])) / capacity:.0%}, idle {cpu[4] / capacity:.0%}")
+          f"bench client {cpu[2] / capacity:.0%}, nginx {cpu[3] / capacity:.0%}, anything else "
+          f"{(cpu[4] - sum(cpu[:4])) / capacity:.0%}, idle {cpu[5] / capacity:.0%}")
     print(f"baseline GET /healthz with {args.terminals} clients: {health:.0f} req/s; "
           f"records/s as a share of it: {answered / elapsed / health:.3f}")
     return 1 if lost or duplicated or broken or len(out["summaries"]) != len(plan) else 0
@@ -251,7 +259,14 @@ def main():
                         default=(800, 600), help="photo width x height, e.g. 1600x1200")
     parser.add_argument("--small-photos", action="store_true",
                         help="flat single-colour JPEGs of a few KB instead of textured ~320 KB ones")
+    parser.add_argument("--front", choices=("nginx", "none"), default=None,
+                        help="what terminals connect to: nginx in front of gunicorn as deployed "
+                             "(the default when nginx is installed), or gunicorn directly")
     args = parser.parse_args()
+    if args.front is None:
+        from front import nginx_available
+
+        args.front = "nginx" if nginx_available() else "none"
     from tests.pgcluster import throwaway_cluster
 
     var_dir = Path(os.environ.setdefault("GRID_VAR_DIR", "/tmp/grid-bench-push"))

@@ -70,7 +70,7 @@ def test_supervisor_assigns_inside_but_not_outside_their_scope(client, db_sessio
 
 
 def test_an_ended_assignment_gives_no_scope(client, db_session, world):
-    grid, admin, coordinator = world.grid, world.admin, world.wang
+    admin, coordinator = world.admin, world.wang
     headers = auth_headers(db_session, coordinator)
     assignment_id = client.get("/api/v1/assignments/", headers=headers).get_json()[0]["id"]
     ended = client.post(f"/api/v1/assignments/{assignment_id}/end",

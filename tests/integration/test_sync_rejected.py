@@ -50,7 +50,6 @@ def test_a_small_refused_payload_is_kept_whole(client, db_session, world):
 
 
 def test_a_payload_with_nul_is_kept_escaped(client, db_session, world):
-    premises = world.clinic
     headers = device_headers(client)
     record = {"type": "premises_update\x00", "client_uuid": "a\x00b", "data": {"x": "\x00"}}
     [result] = push(client, headers, [record]).get_json()["results"]

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import socket
 from datetime import UTC, datetime
 
 import pytest
