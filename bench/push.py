@@ -93,12 +93,32 @@ def terminal(base, username, premises_id, lon, lat, template_id, args, work_dir,
     from sync.client import Client
 
     class TimedClient(Client):
+        """Times pushes, and counts the 5xx answers and network errors the client retried."""
+
         def request(self, method, path, **kwargs):
             started = time.perf_counter()
             answer = super().request(method, path, **kwargs)
             if path == "/api/v1/sync/push":
                 out["latencies"].append(time.perf_counter() - started)
             return answer
+
+        def _connection_to(self, server):
+            connection = super()._connection_to(server)
+            if not getattr(connection, "counted", False):
+                send = connection.request
+
+                def counted(*args, **kwargs):
+                    try:
+                        answer = send(*args, **kwargs)
+                    except Exception:
+                        out["failures"].append("network")
+                        raise
+                    if answer[0] >= 500:
+                        out["failures"].append(answer[0])
+                    return answer
+
+                connection.request, connection.counted = counted, True
+            return connection
 
     client = TimedClient(work_dir / f"{username}.sqlite3", timeout=300, retries=3)
     try:
@@ -183,7 +203,7 @@ def run(url, args, var_dir):
         if args.front == "nginx":
             base, front_pid = front.enter_context(nginx_front(server.port, var_dir / "nginx"))
         out = {"ready": threading.Event(), "registered": threading.Barrier(len(plan) + 1),
-               "latencies": [], "uuids": [], "summaries": [], "photo_bytes": []}
+               "latencies": [], "uuids": [], "summaries": [], "photo_bytes": [], "failures": []}
         work_dir = var_dir / "terminals"
         shutil.rmtree(work_dir, ignore_errors=True)
         work_dir.mkdir(parents=True)
@@ -236,6 +256,9 @@ def run(url, args, var_dir):
           f"{totals['photos'] * mean_kb / 1024 / elapsed:.1f} MB/s)")
     print(f"push latency p50 {statistics.median(latencies) * 1000:.0f} ms, "
           f"p95 {latencies[int(len(latencies) * 0.95) - 1] * 1000:.0f} ms")
+    server_errors = sum(1 for failure in out["failures"] if failure != "network")
+    print(f"5xx answers {server_errors}, network errors "
+          f"{len(out['failures']) - server_errors} (each retried by the client)")
     print(f"lost {lost}, duplicated {duplicated}; audit chain: {checked} events, "
           f"{'intact' if broken is None else 'BROKEN at ' + str(broken)}")
     capacity = cpu[4] + cpu[5]  # the machine's busy and idle seconds over all cores
@@ -245,7 +268,7 @@ def run(url, args, var_dir):
           f"{(cpu[4] - sum(cpu[:4])) / capacity:.0%}, idle {cpu[5] / capacity:.0%}")
     print(f"baseline GET /healthz with {args.terminals} clients: {health:.0f} req/s; "
           f"records/s as a share of it: {answered / elapsed / health:.3f}")
-    return 1 if lost or duplicated or broken or len(out["summaries"]) != len(plan) else 0
+    return 1 if lost or duplicated or broken or server_errors or len(out["summaries"]) != len(plan) else 0
 
 
 def main():
