@@ -27,6 +27,15 @@ def auth_headers(session, user, ttl_hours=12):
     return {"Authorization": f"Bearer {token}"}
 
 
+def upload_chunk(client, headers, sha, offset, data, complete=False, environ=None):
+    """PATCH one chunk of a resumable photo upload (Upload-Complete on the last)."""
+    extra = {"Upload-Offset": str(offset), "Content-Type": "application/octet-stream"}
+    if complete:
+        extra["Upload-Complete"] = "?1"
+    return client.patch(f"/api/v1/photos/{sha}/upload", data=data, headers={**headers, **extra},
+                        environ_overrides=environ or {})
+
+
 def feature_collection(cells, code_property="code", name_property="name", extra=None):
     """cells: iterable of (code, name, shapely geometry or GeoJSON dict)."""
     features = []

@@ -268,3 +268,24 @@ def concurrent_sessions(tmp_dir, count, prepare=None):
             for session in sessions:
                 session.close()
             engine.dispose()
+
+
+def read_answer(sock):
+    """Read one HTTP answer off a raw socket by its Content-Length: (status, body bytes).
+
+    Not until the server closes: a server that answers early may still be draining the
+    rest of a request body, which ends only when the client half-closes.
+    """
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        data = sock.recv(65536)
+        assert data, f"connection closed before the answer's head: {reply!r}"
+        reply += data
+    head, _, payload = reply.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = int(dict(line.lower().split(":", 1) for line in lines[1:])["content-length"])
+    while len(payload) < length:
+        data = sock.recv(65536)
+        assert data, "connection closed in the middle of the answer's body"
+        payload += data
+    return int(lines[0].split()[1]), payload[:length]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from server.models import ChangeEvent, Inspection, PhotoHolder
 from tests.conftest import PHOTOS
-from tests.factories import auth_headers, inspection_data
+from tests.factories import auth_headers, inspection_data, upload_chunk
 
 HOPPER = (PHOTOS / "hopper.jpg").read_bytes()
 SHA = hashlib.sha256(HOPPER).hexdigest()
@@ -38,10 +38,7 @@ def put(client, headers, data=HOPPER, sha=SHA):
 
 
 def chunk(client, headers, offset, data, complete=False, sha=SHA):
-    extra = {"Upload-Offset": str(offset), "Content-Type": "application/octet-stream"}
-    if complete:
-        extra["Upload-Complete"] = "?1"
-    return client.patch(f"/api/v1/photos/{sha}/upload", data=data, headers={**headers, **extra})
+    return upload_chunk(client, headers, sha, offset, data, complete)
 
 
 def progress(client, headers, sha=SHA):

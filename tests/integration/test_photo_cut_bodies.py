@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from server.models import Photo
 from tests.conftest import PHOTOS
-from tests.factories import PASSWORD, auth_headers, make_user
-from tests.live import live_app
+from tests.factories import PASSWORD, auth_headers, make_user, upload_chunk
+from tests.live import live_app, read_answer
 
 HOPPER = (PHOTOS / "hopper.jpg").read_bytes()
 SHA = hashlib.sha256(HOPPER).hexdigest()
@@ -37,11 +37,7 @@ def headers(db_session):
 
 
 def patch(client, headers, offset, data, complete=False, environ=None):
-    extra = {"Upload-Offset": str(offset), "Content-Type": "application/octet-stream"}
-    if complete:
-        extra["Upload-Complete"] = "?1"
-    return client.patch(f"/api/v1/photos/{SHA}/upload", data=data, headers={**headers, **extra},
-                        environ_overrides=environ or {})
+    return upload_chunk(client, headers, SHA, offset, data, complete, environ)
 
 
 def test_a_cut_final_chunk_is_refused_and_the_bytes_held_stay(client, headers, db_session):
@@ -102,24 +98,8 @@ def send(url, method, path, headers, body=b"", announced=None):
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         sock.shutdown(socket.SHUT_WR)
-        return read_answer(sock)
-
-
-def read_answer(sock):
-    """Read one HTTP answer by its Content-Length: (status, JSON body)."""
-    reply = b""
-    while b"\r\n\r\n" not in reply:
-        data = sock.recv(65536)
-        assert data, f"connection closed before the answer's head: {reply!r}"
-        reply += data
-    head, _, payload = reply.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    length = int(dict(line.lower().split(":", 1) for line in lines[1:])["content-length"])
-    while len(payload) < length:
-        data = sock.recv(65536)
-        assert data, "connection closed in the middle of the answer's body"
-        payload += data
-    return int(lines[0].split()[1]), json.loads(payload[:length])
+        status, payload = read_answer(sock)
+        return status, json.loads(payload)
 
 
 def chunk_headers(auth, offset, complete=False):

@@ -6,7 +6,7 @@ import pytest
 
 from server.models import Photo
 from tests.conftest import PHOTOS
-from tests.factories import auth_headers, make_user
+from tests.factories import auth_headers, make_user, upload_chunk
 
 HOPPER = (PHOTOS / "hopper.jpg").read_bytes()
 SHA = hashlib.sha256(HOPPER).hexdigest()
@@ -27,10 +27,7 @@ def headers(db_session):
 
 
 def chunk(client, headers, offset, data, complete=False, sha=SHA):
-    extra = {"Upload-Offset": str(offset), "Content-Type": "application/octet-stream"}
-    if complete:
-        extra["Upload-Complete"] = "?1"
-    return client.patch(f"/api/v1/photos/{sha}/upload", data=data, headers={**headers, **extra})
+    return upload_chunk(client, headers, sha, offset, data, complete)
 
 
 def progress(client, headers, sha=SHA):

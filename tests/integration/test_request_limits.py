@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import PASSWORD, make_user
-from tests.live import live_app
+from tests.live import live_app, read_answer
 
 LIMIT = 1024
 
@@ -54,24 +54,6 @@ def post_chunked(url, path, body, chunk=256):
         except OSError:
             pass  # the server answered and closed before taking it all
         return read_answer(sock)
-
-
-def read_answer(sock):
-    """Read one HTTP answer with a Content-Length: (status, body)."""
-    reply = b""
-    while b"\r\n\r\n" not in reply:
-        data = sock.recv(65536)
-        assert data, f"connection closed before the answer's head: {reply!r}"
-        reply += data
-    head, _, payload = reply.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.lower().split(":", 1) for line in lines[1:])
-    length = int(headers["content-length"])
-    while len(payload) < length:
-        data = sock.recv(65536)
-        assert data, "connection closed in the middle of the answer's body"
-        payload += data
-    return int(lines[0].split()[1]), payload[:length]
 
 
 def credentials_padded_to(size):
