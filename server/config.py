@@ -60,6 +60,9 @@ class Config:
         self.REJECTED_RECORDS_PAYLOAD_MAX_BYTES = _int_env("REJECTED_RECORDS_PAYLOAD_MAX_BYTES", 8192)
         self.REJECTED_RECORDS_PER_DEVICE = _int_env("REJECTED_RECORDS_PER_DEVICE", 1000)
         self.REJECTED_RECORDS_RETENTION_DAYS = _int_env("REJECTED_RECORDS_RETENTION_DAYS", 90)
+        # Default rectification deadlines (server/services/followups/deadlines.py): a rule file.
+        self.FOLLOWUPS_DEADLINE_RULES = os.environ.get(
+            "FOLLOWUPS_DEADLINE_RULES", str(PROJECT_ROOT / "server" / "followups" / "deadline_rules.json"))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         # Page sign-ins end after this many hours, whatever the browser does (server/web/sessions.py).

@@ -8,6 +8,7 @@ def register_api(api, app):
         cells,
         checklists,
         devices,
+        followups,
         inspections,
         maps,
         photos,
@@ -20,6 +21,6 @@ def register_api(api, app):
     from server.api.docs import register_docs_assets
 
     for module in (tokens, users, maps, cells, assignments, premises, checklists, tasks,
-                   inspections, photos, devices, sync):
+                   inspections, photos, devices, sync, followups):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     register_docs_assets(app)

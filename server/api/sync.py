@@ -7,10 +7,12 @@ from server.authentication import current_device, current_user
 from server.db import transaction
 from server.errors import AppError
 from server.extensions import db
+from server.api.followups import deadline_rules
 from server.schemas.cells import CellWithGeometry
 from server.schemas.premises import PremisesSchema
 from server.schemas.sync import PullQuery, PullResponse, PushRequest, PushResponse
 from server.schemas.checklists import ChecklistSchema
+from server.schemas.followups import OrderSchema
 from server.schemas.tasks import TaskSchema
 from server.services.inspections import inspection_summary
 from server.services.pull import pull
@@ -22,7 +24,7 @@ blp = Blueprint("sync", __name__,
                 description="Terminal sync: pull changes, push records (see sync/PROTOCOL.md)")
 
 SCHEMAS = {"cell": CellWithGeometry(), "premises": PremisesSchema(), "task": TaskSchema(),
-           "checklist": ChecklistSchema()}
+           "checklist": ChecklistSchema(), "order": OrderSchema()}
 
 
 def _serialize(item):
@@ -70,7 +72,8 @@ def push_records(body):
         with transaction():
             results = push(db.session, actor, device, body["records"],
                            limits=EvidenceLimits.from_config(current_app.config),
-                           rejected_limits=RejectedLimits.from_config(current_app.config))
+                           rejected_limits=RejectedLimits.from_config(current_app.config),
+                           deadline_rules=deadline_rules())
     except BatchTooLarge as error:
         raise AppError(str(error), code="batch_too_large", status=413,
                        details={"max_records": MAX_BATCH_RECORDS}) from error

@@ -69,6 +69,9 @@ def load_demo(session):
             if not already:
                 create_assignment(session, admin, user_id=user.id, cell_id=cell.id)
     load_templates(session)
+    from server.services.followups.calendars import load_shipped_calendars
+
+    load_shipped_calendars(session)  # the years not loaded yet: an office's own are kept
     created["premises"] = _load_premises(session, grid_map, find_user(session, "admin"))
     return {"map_id": grid_map.id, **created}
 

@@ -18,10 +18,13 @@ from server.models import (
     GridMap,
     Inspection,
     Premises,
+    RectificationOrder,
     ScopeSnapshot,
     Task,
 )
 from server.services.changes import BROADCAST_KINDS, feed_head
+from server.services.followups.orders import orders_query
+from server.services.followups.transitions import shipped_transitions
 from server.services.inspections import inspections_query
 from server.services.premises import premises_query
 from server.services.scope import cell_scope_clause
@@ -136,11 +139,13 @@ def _check_servable(session, position, head):
                          "from the start.", details={"cursor": None})
 
 
-# A snapshot is sent in steps, each read by id: (kind, op).
+# A snapshot is sent in steps, each read by id: (kind, op). New kinds go last: a snapshot
+# cursor names its step by number.
 FULL_STEPS = (("cell", "upsert"), ("premises", "upsert"), ("task", "upsert"),
-              ("checklist", "upsert"))
+              ("checklist", "upsert"), ("order", "upsert"))
 DELTA_STEPS = (("cell", "delete"), ("premises", "delete"), ("task", "delete"),
-               ("cell", "upsert"), ("premises", "upsert"), ("task", "upsert"))
+               ("cell", "upsert"), ("premises", "upsert"), ("task", "upsert"),
+               ("order", "delete"), ("order", "upsert"))
 
 
 def _snapshot_page(session, user, cells, position, limit, head, *, reset):
@@ -203,6 +208,13 @@ def _snapshot_rows(session, user, kind, only_cells, after_id, limit):
             query = query.join(Premises, Premises.id == Task.premises_id) if user.is_admin \
                 else query
             query = query.where(Premises.cell_id.in_(sorted(only_cells)))
+    elif kind == "order":  # the open ones: a finished order reaches terminals by the feed
+        query, model = orders_query(user).where(
+            RectificationOrder.state.in_(shipped_transitions().open_states())), RectificationOrder
+        if only_cells is not None:
+            query = query.join(Premises, Premises.id == RectificationOrder.premises_id) \
+                if user.is_admin else query
+            query = query.where(Premises.cell_id.in_(sorted(only_cells)))
     else:
         query = select(ChecklistTemplate).where(ChecklistTemplate.status == "active")
         model = ChecklistTemplate
@@ -220,8 +232,10 @@ def _leaving_ids(session, kind, left, after_id, limit):
         query = select(Premises.id).where(Premises.cell_id.in_(sorted(left)),
                                           Premises.id > after_id).order_by(Premises.id)
     else:
-        query = (select(Task.id).join(Premises, Premises.id == Task.premises_id)
-                 .where(Premises.cell_id.in_(sorted(left)), Task.id > after_id).order_by(Task.id))
+        model = RectificationOrder if kind == "order" else Task
+        query = (select(model.id).join(Premises, Premises.id == model.premises_id)
+                 .where(Premises.cell_id.in_(sorted(left)), model.id > after_id)
+                 .order_by(model.id))
     return list(session.scalars(query.limit(limit)))
 
 
@@ -234,9 +248,10 @@ LOADERS = {
     "task": lambda user: tasks_query(user),
     "inspection_status": lambda user: inspections_query(user),
     "checklist": lambda user: select(ChecklistTemplate),
+    "order": lambda user: orders_query(user),
 }
 MODELS = {"premises": Premises, "task": Task, "inspection_status": Inspection,
-          "checklist": ChecklistTemplate}
+          "checklist": ChecklistTemplate, "order": RectificationOrder}
 
 
 def materialize(session, user, changes):

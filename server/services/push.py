@@ -10,9 +10,12 @@ from sqlalchemy.orm import selectinload
 
 from server.errors import AppError, Conflict
 from server.models import ChecklistTemplate, Inspection, Premises, PushedRecord, RejectedRecord
+from server.schemas.followups import OrderIn
 from server.schemas.inspections import CorrectionIn, InspectionIn
 from server.schemas.premises import UPDATE_OPTIONAL, PremisesUpdate
 from server.services import audit
+from server.services.followups.deadlines import load_rules
+from server.services.followups.orders import issue_order
 from server.services.inspections import correct_inspection, missing_photos, submit_inspection
 from server.services.photos import lock_photos
 from server.services.premises import premises_query, update_premises
@@ -44,8 +47,12 @@ class RejectedLimits:
                    retention_days=int(config["REJECTED_RECORDS_RETENTION_DAYS"]))
 
 
-def push(session, actor, device, records, *, limits, rejected_limits=RejectedLimits()):
-    """Answer every record of a batch: created | duplicate | rejected | conflict."""
+def push(session, actor, device, records, *, limits, rejected_limits=RejectedLimits(),
+         deadline_rules=None):
+    """Answer every record of a batch: created | duplicate | rejected | conflict.
+
+    deadline_rules: for orders without a deadline (default: the shipped rule file).
+    """
 
     # Every photo the batch names is locked here, once, in one order: records taking their
     # own photos' locks one after the other would lock two batches' shared photos in
@@ -54,6 +61,7 @@ def push(session, actor, device, records, *, limits, rejected_limits=RejectedLim
     # Read once what the records share (templates with their items, earlier pushes, premises
     # in scope) and keep it alive for the whole batch: the session holds objects only weakly.
     batch = _BatchCache(session, actor, records)
+    batch.deadline_rules = deadline_rules or load_rules()
 
     def apply_one(record):
         return apply_record(session, actor, device, record, limits, batch)
@@ -236,6 +244,16 @@ def _apply(session, actor, device, kind, record, limits, batch):
                                                         reason=reason, limits=limits,
                                                         device_id=device_uid)
             return status, inspection
+        if kind == "order":
+            data.setdefault("client_uuid", record["client_uuid"])
+            loaded = OrderIn().load(data)
+            loaded["client_uuid"] = str(loaded["client_uuid"])
+            if loaded["client_uuid"] != record["client_uuid"]:
+                raise RecordRejected("uuid_mismatch", "data.client_uuid differs from the record's.",
+                                     {"client_uuid": ["must equal the envelope's client_uuid"]})
+            order, status = issue_order(session, actor, loaded, rules=batch.deadline_rules,
+                                        device_id=device_uid)
+            return status, order
         premises_id = data.pop("premises_id", None)
         if not is_id(premises_id):
             raise RecordRejected("validation_failed", "Name the premises.",

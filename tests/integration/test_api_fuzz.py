@@ -142,6 +142,13 @@ def test_hostile_values_in_pushed_records_reject_only_their_record(app, client, 
     headers = auth_headers(db_session, world.wang)
 
     def valid(kind):
+        if kind == "order":
+            from server.services.followups.calendars import load_shipped_calendars
+            from tests.integration.followups_scene import non_compliant_inspection
+
+            load_shipped_calendars(db_session)
+            inspection = non_compliant_inspection(db_session, world.admin, premises)
+            return {"inspection_id": inspection.id, "findings": ["MI-01"], "measures": "补办"}
         if kind == "premises_update":
             return {"premises_id": premises.id, "base_version": 1, "contact_phone": "110"}
         data = inspection_data(db_session, premises)
@@ -152,7 +159,7 @@ def test_hostile_values_in_pushed_records_reject_only_their_record(app, client, 
 
     bases = {kind: valid(kind) for kind in RECORD_TYPES}
     id_keys = ["premises_id", "template_id", "task_id", "corrects_id", "base_version",
-               "inspector_ids", "photos", "client_uuid"]
+               "inspector_ids", "photos", "client_uuid", "inspection_id", "findings", "deadline"]
 
     @st.composite
     def records(draw):
@@ -160,7 +167,7 @@ def test_hostile_values_in_pushed_records_reject_only_their_record(app, client, 
         data = dict(bases[kind])
         for key in draw(st.lists(st.sampled_from(id_keys), min_size=1, max_size=3)):
             data[key] = draw(hostile_values())
-        if draw(st.booleans()) and kind != "premises_update":
+        if draw(st.booleans()) and kind not in ("premises_update", "order"):
             items = [dict(item) for item in data["items"]]
             items[0]["photos"] = [draw(hostile_values())]
             data["items"] = items

@@ -7,12 +7,21 @@ change anything.
 
 import hashlib
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from shapely.geometry import box
 
-from server.models import CellAssignment, GridCell, GridMap, Inspection, Premises, Task, User
+from server.models import (
+    CellAssignment,
+    GridCell,
+    GridMap,
+    Inspection,
+    Premises,
+    RectificationOrder,
+    Task,
+    User,
+)
 from server.services import grid as grid_service
 from server.services.photos import upload_photo
 from server.services.evidence import EvidenceLimits
@@ -76,7 +85,20 @@ def _add_field_work(db_session, scene, photo_dir, world):
         inspection = make_inspection(db_session, inspector, premises, task_id=task.id,
                                      photos=[photo.sha256])
         scene[side] = {"premises": premises, "task": task, "inspection": inspection,
-                       "photo": photo}
+                       "photo": photo, "order": _order(db_session, admin, premises)}
+
+
+def _order(db_session, admin, premises):
+    """A rectification order at the premises (deadline given: no calendar needed)."""
+    from server.services.followups.deadlines import load_rules
+    from server.services.followups.orders import issue_order
+    from tests.integration.followups_scene import non_compliant_inspection
+
+    inspection = non_compliant_inspection(db_session, admin, premises)
+    return issue_order(db_session, admin, {
+        "client_uuid": f"walk-order-{premises.id}", "inspection_id": inspection.id,
+        "findings": ["MI-01"], "measures": "walk", "deadline": date.today() + timedelta(days=30)},
+        rules=load_rules())[0]
 
 
 def foreign_values(scene):
@@ -94,6 +116,7 @@ def foreign_values(scene):
         "sha256": [scene["foreign_work"]["photo"].sha256],
         "kind": ["thumb"],
         "device_id": [scene["other_device"].id],
+        "order_id": [scene["foreign_work"]["order"].id],
     }
 
 
@@ -104,7 +127,7 @@ def own_values(scene):
             "premises_id": [own["premises"].id], "task_id": [own["task"].id],
             "inspection_id": [own["inspection"].id], "template_id": [own["inspection"].template_id],
             "sha256": [own["photo"].sha256], "kind": ["thumb"],
-            "device_id": [scene["own_device"].id]}
+            "device_id": [scene["own_device"].id], "order_id": [own["order"].id]}
 
 
 def bodies(scene, db_session):
@@ -136,6 +159,12 @@ def bodies(scene, db_session):
             db_session, scene["foreign_work"]["premises"],
             template_id=scene["own_work"]["inspection"].template_id)), "reason": "walk"},
         "/api/v1/photos/{sha256}": jpeg_bytes(99),
+        "/api/v1/followups/orders/": {
+            "client_uuid": "00000000-0000-4000-8000-000000000002",
+            "inspection_id": scene["foreign_work"]["inspection"].id, "findings": ["MI-01"],
+            "measures": "walk"},
+        # Not a move from the state issued: refused in scope and out of it.
+        "/api/v1/followups/orders/{order_id}/moves": {"move": "pass", "note": "walk"},
         "/api/v1/devices/": {"username": scene["actor"].username, "password": "correct-horse-1",
                              "device_uid": "walk-device"},
         "/api/v1/sync/push": {"records": [
@@ -199,6 +228,7 @@ def snapshot(db_session):
         "premises": sorted((p.id, p.version, p.cell_id) for p in db_session.query(Premises)),
         "tasks": sorted((t.id, t.status) for t in db_session.query(Task)),
         "inspections": sorted(i.id for i in db_session.query(Inspection)),
+        "orders": sorted((o.id, o.state) for o in db_session.query(RectificationOrder)),
     }
 
 

@@ -1,0 +1,64 @@
+"""Follow-ups (整改复查): rectification orders (责令改正) and their moves."""
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from server.authentication import current_device, current_user
+from server.db import transaction
+from server.extensions import db
+from server.schemas.followups import MoveIn, OrderIn, OrderQuery, OrderSchema
+from server.services.followups import orders as service
+from server.services.followups.deadlines import load_rules
+
+blp = Blueprint("followups", __name__, description="Follow-ups: rectification orders (责令改正)")
+
+
+def deadline_rules():
+    """Return the deadline rules the office configured (FOLLOWUPS_DEADLINE_RULES)."""
+    return load_rules(current_app.config["FOLLOWUPS_DEADLINE_RULES"])
+
+
+@blp.post("/orders/")
+@blp.arguments(OrderIn)
+@blp.response(201, OrderSchema)
+@blp.alt_response(200, schema=OrderSchema, description="The same order was already issued")
+@blp.alt_response(409, description="The client UUID was used for other content")
+def issue(data):
+    """Issue an order from an inspection's non-compliant items (officer, supervisor, admin).
+
+    Without a deadline it comes from the deadline rules and the working-day calendar; a
+    rectification_recheck task is scheduled for it. The same UUID and content answers 200.
+    """
+    actor = current_user()
+    device = current_device()
+    data["client_uuid"] = str(data["client_uuid"])
+    with transaction():
+        order, outcome = service.issue_order(db.session, actor, data, rules=deadline_rules(),
+                                             device_id=device.device_uid if device else None)
+    return order, 201 if outcome == "created" else 200
+
+
+@blp.get("/orders/")
+@blp.arguments(OrderQuery, location="query")
+@blp.response(200, OrderSchema(many=True))
+def list_orders(args):
+    """List the orders on premises in your scope; filter by state or premises."""
+    return service.list_orders(db.session, current_user(), **args)
+
+
+@blp.get("/orders/<int(max=2147483647):order_id>")
+@blp.response(200, OrderSchema)
+def get_one(order_id):
+    """Return one order with its moves."""
+    return service.get_order(db.session, current_user(), order_id)
+
+
+@blp.post("/orders/<int(max=2147483647):order_id>/moves")
+@blp.arguments(MoveIn)
+@blp.response(200, OrderSchema)
+@blp.alt_response(409, description="illegal_move: details name the state and the moves allowed")
+def move(data, order_id):
+    """Move an order by the transitions table (server/followups/order_transitions.json)."""
+    actor = current_user()
+    with transaction():
+        return service.move_order(db.session, actor, order_id, data, rules=deadline_rules())

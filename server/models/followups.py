@@ -1,0 +1,88 @@
+"""Follow-ups: rectification orders (责令改正) with their moves, and working-day calendars."""
+
+from datetime import date
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.extensions import db
+from server.models._types import UTCDateTime, utcnow
+
+# The moves between them are data: server/followups/order_transitions.json.
+ORDER_STATES = {
+    "issued": ("已下达", "Issued"),
+    "reported_rectified": ("已报告整改", "Reported rectified"),
+    "recheck_due": ("待复查", "Recheck due"),
+    "passed": ("复查合格", "Passed"),
+    "failed": ("复查不合格", "Failed"),
+    "reissued": ("已重新责令改正", "Reissued"),
+    "escalated": ("已移交立案", "Escalated"),
+}
+DEADLINE_SOURCES = {"rules": ("按规则", "From the rules"), "explicit": ("指定", "Set explicitly")}
+
+
+class RectificationOrder(db.Model):
+    """An order to fix what an inspection found by a deadline; its state moves by the table."""
+
+    __tablename__ = "rectification_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_uuid: Mapped[str] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    premises_id: Mapped[int] = mapped_column(ForeignKey("premises.id"), index=True)
+    # The premises' cell when the order was issued; visibility follows the premises' current cell.
+    cell_id: Mapped[int | None] = mapped_column(ForeignKey("grid_cells.id"), index=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
+    # [{"item_code", "text", "legal_basis", "severity", "note"}] as they stood at issue.
+    findings: Mapped[list] = mapped_column(JSON, default=list)
+    measures: Mapped[str] = mapped_column(Text)
+    issued_on: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date, index=True)
+    deadline_source: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(24), default="issued", index=True)
+    reissue_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rectification_orders.id"), unique=True, nullable=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), nullable=True)
+    issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    premises = relationship("Premises")
+    inspection = relationship("Inspection")
+    task = relationship("Task")
+    reissue_of = relationship("RectificationOrder", remote_side=[id])
+    moves = relationship("OrderMove", order_by="OrderMove.id")
+
+
+class OrderMove(db.Model):
+    """One move of an order: who, when, from which state to which, and what came with it."""
+
+    __tablename__ = "rectification_order_moves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("rectification_orders.id"), index=True)
+    move: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    photos: Mapped[list] = mapped_column(JSON, default=list)
+    # Move-specific facts: the new order of a reissue, the reason of an escalation.
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class WorkingCalendar(db.Model):
+    """One year's holidays and adjusted working days, as loaded from its file."""
+
+    __tablename__ = "working_calendars"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(Text)
+    # The document as loaded (holidays as ranges with names, workdays with names).
+    document: Mapped[dict] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    loaded_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    loaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

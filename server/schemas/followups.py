@@ -1,0 +1,88 @@
+"""Schemas of the follow-ups API: shape only; the services check orders against inspections."""
+
+from marshmallow import Schema, fields, validate
+
+from server.models.checklists import SEVERITIES
+from server.models.followups import DEADLINE_SOURCES, ORDER_STATES
+from server.schemas.common import Id, PageArgs, Text, labels_of
+from server.schemas.inspections import SHA256
+from server.services.followups.orders import MOVE_FIELDS
+from server.services.followups.transitions import shipped_transitions
+
+ITEM_CODE = Text(validate=validate.Length(min=1, max=32))
+
+
+class OrderIn(Schema):
+    client_uuid = fields.UUID(required=True)
+    inspection_id = Id(required=True)
+    findings = fields.List(ITEM_CODE, required=True, validate=validate.Length(min=1, max=200))
+    measures = Text(required=True, validate=validate.Length(min=1, max=5000))
+    deadline = fields.Date(allow_none=True, load_default=None)
+
+
+class MoveIn(Schema):
+    move = Text(required=True, validate=validate.OneOf(MOVE_FIELDS))
+    note = Text(validate=validate.Length(max=5000))
+    photos = fields.List(Text(validate=SHA256), validate=validate.Length(max=50))
+    deadline = fields.Date()
+    measures = Text(validate=validate.Length(min=1, max=5000))
+    reason = Text(validate=validate.Length(max=2000))
+
+
+class OrderQuery(PageArgs):
+    state = Text(validate=validate.OneOf(ORDER_STATES))
+    premises_id = Id()
+
+
+class FindingOut(Schema):
+    item_code = fields.Str()
+    text = fields.Str()
+    legal_basis = fields.Str()
+    severity = fields.Str()
+    severity_label = fields.Function(lambda f: labels_of(SEVERITIES, f["severity"]))
+    note = fields.Str()
+
+
+def _move_label(name):
+    label = shipped_transitions().labels.get(name, {})
+    return {"zh": label.get("zh", name), "en": label.get("en", name)}
+
+
+class MoveOut(Schema):
+    move = fields.Str()
+    move_label = fields.Function(lambda m: _move_label(m.move))
+    from_state = fields.Str()
+    to_state = fields.Str()
+    by_id = fields.Int()
+    at = fields.DateTime()
+    note = fields.Str()
+    photos = fields.List(fields.Str())
+    details = fields.Dict()
+
+
+def _reissued_as(order):
+    return next((m.details.get("reissued_as_id") for m in order.moves if m.move == "reissue"), None)
+
+
+class OrderSchema(Schema):
+    id = fields.Int()
+    client_uuid = fields.Str()
+    premises_id = fields.Int()
+    premises_name = fields.Function(lambda o: o.premises.name)
+    cell_id = fields.Int(allow_none=True)
+    inspection_id = fields.Int()
+    findings = fields.List(fields.Nested(FindingOut))
+    measures = fields.Str()
+    issued_on = fields.Date()
+    deadline = fields.Date()
+    deadline_source = fields.Str()
+    deadline_source_label = fields.Function(lambda o: labels_of(DEADLINE_SOURCES, o.deadline_source))
+    state = fields.Str()
+    state_label = fields.Function(lambda o: labels_of(ORDER_STATES, o.state))
+    reissue_of_id = fields.Int(allow_none=True)
+    reissued_as_id = fields.Function(_reissued_as)
+    task_id = fields.Int(allow_none=True)
+    issued_by_id = fields.Int()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    moves = fields.List(fields.Nested(MoveOut))

@@ -1,0 +1,14 @@
+"""Follow-ups (整改复查): rectification orders, their deadlines and working-day calendar.
+
+- `workdays.py`: the working-day calendar, pure (validate a year's file, count working days).
+- `calendars.py`: the calendars stored in the database (`flask followups calendar load`).
+- `deadlines.py`: the default deadline rules (a data file), pure.
+- `transitions.py`: the order state machine (a data file), pure.
+- `orders.py`: issue, list, read and move rectification orders.
+
+The data files live in server/followups/ (see its README.md).
+"""
+
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent.parent.parent / "followups"
