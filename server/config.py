@@ -60,6 +60,10 @@ class Config:
         self.REJECTED_RECORDS_PAYLOAD_MAX_BYTES = _int_env("REJECTED_RECORDS_PAYLOAD_MAX_BYTES", 8192)
         self.REJECTED_RECORDS_PER_DEVICE = _int_env("REJECTED_RECORDS_PER_DEVICE", 1000)
         self.REJECTED_RECORDS_RETENTION_DAYS = _int_env("REJECTED_RECORDS_RETENTION_DAYS", 90)
+        # Days from receipt to the answer a real-name complainant is due (and to the verification
+        # task's due day). CALENDAR days until the working-day calendar lands (see
+        # services/followups/complaints.py days_after).
+        self.COMPLAINT_FEEDBACK_DAYS = _int_env("COMPLAINT_FEEDBACK_DAYS", 15)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         # Page sign-ins end after this many hours, whatever the browser does (server/web/sessions.py).

@@ -2,6 +2,7 @@
 
 from server.models.audit import AuditChainHead, AuditEvent
 from server.models.checklists import ChecklistItem, ChecklistTemplate
+from server.models.complaints import Complainant, Complaint, ComplaintCategory
 from server.models.grid import CellAssignment, GridCell, GridMap
 from server.models.inspections import (
     Inspection,
@@ -31,4 +32,5 @@ __all__ = [
     "Premises", "PremisesCategory",
     "PushedRecord", "RejectedRecord", "ScopeSnapshot", "Task", "User",
     "WebSession",
+    "Complainant", "Complaint", "ComplaintCategory",
 ]
