@@ -346,3 +346,26 @@ def test_bad_intake_is_refused_and_nothing_is_stored(client, db_session, world, 
         details = error["details"]
         assert field in details.get("json", details), details
     assert counts(db_session) == before
+
+
+def test_complaints_follow_a_new_map_version(client, db_session, world):
+    from tests.factories import make_grid
+
+    admin = auth_headers(db_session, world.admin)
+    by_premises = post(client, admin, "", complaint_body(premises_id=world.clinic.id)).get_json()
+    by_location = post(client, admin, "", complaint_body(
+        address="", **inside(world.grid.cells["D1001002"]))).get_json()
+    by_hand = post(client, admin, "", complaint_body()).get_json()
+    post(client, admin, f"{by_hand['id']}/route", {"cell_id": world.grid.cells["D1002001"].id})
+    new = make_grid(db_session)  # the same cells again, as the next version of the map
+    db_session.expire_all()
+    expected = {by_premises["id"]: "D1001001", by_location["id"]: "D1001002",
+                by_hand["id"]: "D1002001"}
+    for complaint_id, code in expected.items():
+        assert db_session.get(Complaint, complaint_id).cell_id == new.cells[code].id
+    seen = client.get(BASE, headers=auth_headers(db_session, world.chief)).get_json()
+    assert sorted(c["id"] for c in seen) == sorted(expected)
+    moved = db_session.scalars(select(ChangeEvent).where(
+        ChangeEvent.entity_type == "complaint", ChangeEvent.cell_id.in_(
+            [cell.id for cell in new.cells.values()]))).all()
+    assert sorted(int(e.entity_id) for e in moved) == sorted(expected)

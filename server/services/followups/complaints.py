@@ -12,9 +12,10 @@ The complainant's personal data lives in its own table and only the office roles
 
 from datetime import date, timedelta
 
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
 from sqlalchemy import select, update
+from sqlalchemy.orm import aliased
 
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.models import Complainant, Complaint, ComplaintCategory, GridCell, GridMap
@@ -285,3 +286,36 @@ def give_feedback(session, actor, complaint_id, *, text):
     audit.record(session, actor, "complaint.feedback", "complaint", complaint.id, before=before,
                  after=complaint_state(complaint))
     return complaint
+
+
+def rederive_complaint_cells(session, actor=None):
+    """Move the complaints whose cell is on a retired map onto the active maps; return how many.
+
+    By their premises' (re-derived) cell, else by their location, else to the cell with the
+    same code (routed by hand); none found: the whole grid's queue. Called on activation.
+    """
+    old_cell, old_map = aliased(GridCell), aliased(GridMap)
+    stale = session.execute(
+        select(Complaint, old_cell.code, old_map.jurisdiction_code)
+        .join(old_cell, old_cell.id == Complaint.cell_id)
+        .join(old_map, old_map.id == old_cell.map_id).where(old_map.status != "active")
+        .order_by(Complaint.id)).all()
+    for complaint, code, jurisdiction in stale:
+        before = complaint.cell_id
+        if complaint.premises_id is not None:
+            complaint.cell_id = complaint.premises.cell_id
+        elif complaint.location is not None:
+            point = to_shape(complaint.location)
+            complaint.cell_id = locate(session, point.x, point.y)
+        else:
+            complaint.cell_id = session.scalar(
+                select(GridCell.id).join(GridMap, GridMap.id == GridCell.map_id)
+                .where(GridMap.status == "active", GridMap.jurisdiction_code == jurisdiction,
+                       GridCell.code == code))
+        feed.emit(session, "complaint", complaint.id, cell_id=complaint.cell_id,
+                  old_cell_id=before)
+    session.flush()
+    if stale:
+        audit.record(session, actor, "complaint.rederive_cells", "complaint", "*",
+                     details={"moved": len(stale)})
+    return len(stale)
