@@ -8,7 +8,11 @@ roles in services/followups/complaints.py SEES_COMPLAINANT).
 from geoalchemy2.shape import to_shape
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from server.models.complaints import COMPLAINT_CHANNELS, COMPLAINT_STATUSES, VERIFICATION_OUTCOMES
+from server.models.complaints import (
+    COMPLAINT_CHANNELS,
+    COMPLAINT_STATUSES,
+    VERIFICATION_OUTCOMES,
+)
 from server.schemas.common import Id, PageArgs, Text, labels_of
 
 MAX_CONTENT = 5000

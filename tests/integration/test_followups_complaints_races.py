@@ -7,7 +7,11 @@ from server.errors import Conflict
 from server.models import AuditEvent, Complaint, User
 from server.services.followups import complaints
 from tests.factories import make_world
-from tests.integration.test_photo_races import blocked_or_done, in_background, the_clinic
+from tests.integration.test_photo_races import (
+    blocked_or_done,
+    in_background,
+    the_clinic,
+)
 from tests.live import concurrent_sessions
 
 

@@ -19,8 +19,8 @@ from sqlalchemy.orm import aliased
 
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.models import Complainant, Complaint, ComplaintCategory, GridCell, GridMap
-from server.models.complaints import VERIFICATION_OUTCOMES
 from server.models._types import utcnow
+from server.models.complaints import VERIFICATION_OUTCOMES
 from server.models.tasks import task_assignees
 from server.services import audit
 from server.services import changes as feed
