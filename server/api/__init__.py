@@ -6,6 +6,7 @@ def register_api(api, app):
     from server.api import (
         assignments,
         cells,
+        complaints,
         checklists,
         devices,
         followups,
@@ -23,4 +24,5 @@ def register_api(api, app):
     for module in (tokens, users, maps, cells, assignments, premises, checklists, tasks,
                    inspections, photos, devices, sync, followups):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
+    api.register_blueprint(complaints.blp)  # under /api/v1/followups/complaints
     register_docs_assets(app)

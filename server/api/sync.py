@@ -12,6 +12,7 @@ from server.schemas.cells import CellWithGeometry
 from server.schemas.premises import PremisesSchema
 from server.schemas.sync import PullQuery, PullResponse, PushRequest, PushResponse
 from server.schemas.checklists import ChecklistSchema
+from server.schemas.complaints import ComplaintSchema
 from server.schemas.followups import OrderSchema
 from server.schemas.tasks import TaskSchema
 from server.services.inspections import inspection_summary
@@ -23,8 +24,10 @@ from sync.protocol import MAX_BATCH_RECORDS, PROTOCOL_VERSION, BatchTooLarge
 blp = Blueprint("sync", __name__,
                 description="Terminal sync: pull changes, push records (see sync/PROTOCOL.md)")
 
+# Complaints travel in their field shape only: never the complainant, whoever pulls.
 SCHEMAS = {"cell": CellWithGeometry(), "premises": PremisesSchema(), "task": TaskSchema(),
-           "checklist": ChecklistSchema(), "order": OrderSchema()}
+           "checklist": ChecklistSchema(), "order": OrderSchema(),
+           "complaint": ComplaintSchema()}
 
 
 def _serialize(item):

@@ -3,6 +3,7 @@
 from server.models.audit import AuditChainHead, AuditEvent
 from server.models.checklists import ChecklistItem, ChecklistTemplate
 from server.models.followups import OrderMove, RectificationOrder, WorkingCalendar
+from server.models.complaints import Complainant, Complaint, ComplaintCategory
 from server.models.grid import CellAssignment, GridCell, GridMap
 from server.models.inspections import (
     Inspection,
@@ -33,4 +34,5 @@ __all__ = [
     "PushedRecord", "RejectedRecord", "ScopeSnapshot", "Task", "User",
     "WebSession",
     "OrderMove", "RectificationOrder", "WorkingCalendar",
+    "Complainant", "Complaint", "ComplaintCategory",
 ]

@@ -212,6 +212,9 @@ def activate_map(session, grid_map, *, tolerance_m2=100.0, actor=None):
     from server.services.premises import rederive_cells
 
     premises_moved, orphans = rederive_cells(session, actor)
+    from server.services.followups.complaints import rederive_complaint_cells
+
+    rederive_complaint_cells(session, actor)
     result = {"map_id": grid_map.id, "retired": [m.id for m in previous],
               "assignments_moved": moved, "assignments_unmatched": unmatched,
               "premises_moved": premises_moved, "premises_orphaned": orphans,

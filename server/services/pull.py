@@ -13,6 +13,7 @@ from server.errors import AppError
 from server.models import (
     ChangeEvent,
     ChecklistTemplate,
+    Complaint,
     FeedPrune,
     GridCell,
     GridMap,
@@ -25,6 +26,7 @@ from server.models import (
 from server.services.changes import BROADCAST_KINDS, feed_head
 from server.services.followups.orders import orders_query
 from server.services.followups.transitions import shipped_transitions
+from server.services.followups.complaints import OPEN_STATUSES, complaints_query
 from server.services.inspections import inspections_query
 from server.services.premises import premises_query
 from server.services.scope import cell_scope_clause
@@ -139,13 +141,14 @@ def _check_servable(session, position, head):
                          "from the start.", details={"cursor": None})
 
 
-# A snapshot is sent in steps, each read by id: (kind, op). New kinds go last: a snapshot
-# cursor names its step by number.
+# A snapshot is sent in steps, each read by id: (kind, op). New kinds go at the end, so a
+# snapshot cursor issued before they came still names the same step.
 FULL_STEPS = (("cell", "upsert"), ("premises", "upsert"), ("task", "upsert"),
-              ("checklist", "upsert"), ("order", "upsert"))
+              ("checklist", "upsert"), ("order", "upsert"), ("complaint", "upsert"))
 DELTA_STEPS = (("cell", "delete"), ("premises", "delete"), ("task", "delete"),
                ("cell", "upsert"), ("premises", "upsert"), ("task", "upsert"),
-               ("order", "delete"), ("order", "upsert"))
+               ("order", "delete"), ("order", "upsert"),
+               ("complaint", "delete"), ("complaint", "upsert"))
 
 
 def _snapshot_page(session, user, cells, position, limit, head, *, reset):
@@ -215,6 +218,11 @@ def _snapshot_rows(session, user, kind, only_cells, after_id, limit):
             query = query.join(Premises, Premises.id == RectificationOrder.premises_id) \
                 if user.is_admin else query
             query = query.where(Premises.cell_id.in_(sorted(only_cells)))
+    elif kind == "complaint":
+        query = complaints_query(user).where(Complaint.status.in_(OPEN_STATUSES))
+        model = Complaint
+        if only_cells is not None:
+            query = query.where(Complaint.cell_id.in_(sorted(only_cells)))
     else:
         query = select(ChecklistTemplate).where(ChecklistTemplate.status == "active")
         model = ChecklistTemplate
@@ -231,6 +239,9 @@ def _leaving_ids(session, kind, left, after_id, limit):
     if kind == "premises":
         query = select(Premises.id).where(Premises.cell_id.in_(sorted(left)),
                                           Premises.id > after_id).order_by(Premises.id)
+    elif kind == "complaint":
+        query = select(Complaint.id).where(Complaint.cell_id.in_(sorted(left)),
+                                           Complaint.id > after_id).order_by(Complaint.id)
     else:
         model = RectificationOrder if kind == "order" else Task
         query = (select(model.id).join(Premises, Premises.id == model.premises_id)
@@ -252,6 +263,10 @@ LOADERS = {
 }
 MODELS = {"premises": Premises, "task": Task, "inspection_status": Inspection,
           "checklist": ChecklistTemplate, "order": RectificationOrder}
+    "complaint": lambda user: complaints_query(user),
+}
+MODELS = {"premises": Premises, "task": Task, "inspection_status": Inspection,
+          "checklist": ChecklistTemplate, "complaint": Complaint}
 
 
 def materialize(session, user, changes):

@@ -14,6 +14,7 @@ from shapely.geometry import box
 
 from server.models import (
     CellAssignment,
+    Complaint,
     GridCell,
     GridMap,
     Inspection,
@@ -59,6 +60,7 @@ def scene(db_session, request, app, world):
         scene.update(actor=world.chief, mine=world.assignments["chief"],
                      cells=SCOPES["supervisor"], users={"wang", "liu"})
     _add_field_work(db_session, scene, app.config["PHOTO_DIR"], world)
+    _add_complaints(db_session, scene, world)
     from server.services.devices import register_device
 
     scene["other_device"] = register_device(db_session, world.zhao, device_uid="other-1",
@@ -101,6 +103,24 @@ def _order(db_session, admin, premises):
         rules=load_rules())[0]
 
 
+def _add_complaints(db_session, scene, world):
+    """A complaint at each clinic (ours verified and answered: no write may land on it) and
+    one in no cell (the whole grid's queue)."""
+    from server.services.followups import complaints
+
+    def take(**where):
+        return complaints.intake(db_session, world.admin, {
+            "channel": "phone", "category_code": "other", "content": "walk", "anonymous": False,
+            "complainant": {"name": "走查人", "phone": "13800000000"}, **where}, feedback_days=15)
+
+    own = take(premises_id=world.clinic.id)
+    complaints.verify(db_session, world.admin, own.id, outcome="verified", result="walk")
+    complaints.give_feedback(db_session, world.admin, own.id, text="walk")
+    scene["own_work"]["complaint"] = own
+    scene["foreign_work"]["complaint"] = take(premises_id=world.foreign_clinic.id)
+    scene["unrouted_complaint"] = take(address="某地")
+
+
 def foreign_values(scene):
     """Path parameter values that point outside the coordinator's scope."""
     cells = scene["grid"].cells
@@ -117,6 +137,7 @@ def foreign_values(scene):
         "kind": ["thumb"],
         "device_id": [scene["other_device"].id],
         "order_id": [scene["foreign_work"]["order"].id],
+        "complaint_id": [scene["foreign_work"]["complaint"].id, scene["unrouted_complaint"].id],
     }
 
 
@@ -127,7 +148,8 @@ def own_values(scene):
             "premises_id": [own["premises"].id], "task_id": [own["task"].id],
             "inspection_id": [own["inspection"].id], "template_id": [own["inspection"].template_id],
             "sha256": [own["photo"].sha256], "kind": ["thumb"],
-            "device_id": [scene["own_device"].id], "order_id": [own["order"].id]}
+            "device_id": [scene["own_device"].id], "order_id": [own["order"].id],
+            "complaint_id": [own["complaint"].id]}
 
 
 def bodies(scene, db_session):
@@ -176,6 +198,14 @@ def bodies(scene, db_session):
             {"type": "premises_update", "client_uuid": "walk-2",
              "data": {"premises_id": scene["foreign_work"]["premises"].id, "base_version": 1,
                       "contact_phone": "110"}}]},
+        "/api/v1/followups/complaints/": {
+            "channel": "phone", "category_code": "other", "content": "walk", "anonymous": True,
+            "premises_id": scene["foreign_work"]["premises"].id},
+        "/api/v1/followups/complaints/{complaint_id}/route": {
+            "premises_id": scene["foreign_work"]["premises"].id},
+        "/api/v1/followups/complaints/{complaint_id}/verify": {"outcome": "unfounded",
+                                                               "result": "walk"},
+        "/api/v1/followups/complaints/{complaint_id}/feedback": {"text": "walk"},
     }
 
 
@@ -229,6 +259,8 @@ def snapshot(db_session):
         "tasks": sorted((t.id, t.status) for t in db_session.query(Task)),
         "inspections": sorted(i.id for i in db_session.query(Inspection)),
         "orders": sorted((o.id, o.state) for o in db_session.query(RectificationOrder)),
+        "complaints": sorted((c.id, c.status, c.cell_id, c.task_id, c.feedback_at)
+                             for c in db_session.query(Complaint)),
     }
 
 

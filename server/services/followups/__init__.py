@@ -1,10 +1,11 @@
-"""Follow-ups (整改复查): rectification orders, their deadlines and working-day calendar.
+"""Follow-ups (整改复查、处罚后复查、投诉举报、案件): what must happen after an inspection or a report.
 
 - `workdays.py`: the working-day calendar, pure (validate a year's file, count working days).
 - `calendars.py`: the calendars stored in the database (`flask followups calendar load`).
 - `deadlines.py`: the default deadline rules (a data file), pure.
 - `transitions.py`: the order state machine (a data file), pure.
 - `orders.py`: issue, list, read and move rectification orders.
+- `complaints.py`: complaints and reports: intake, routing, verification, feedback.
 
 The data files live in server/followups/ (see its README.md).
 """
