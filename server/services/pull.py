@@ -260,13 +260,10 @@ LOADERS = {
     "inspection_status": lambda user: inspections_query(user),
     "checklist": lambda user: select(ChecklistTemplate),
     "order": lambda user: orders_query(user),
-}
-MODELS = {"premises": Premises, "task": Task, "inspection_status": Inspection,
-          "checklist": ChecklistTemplate, "order": RectificationOrder}
     "complaint": lambda user: complaints_query(user),
 }
 MODELS = {"premises": Premises, "task": Task, "inspection_status": Inspection,
-          "checklist": ChecklistTemplate, "complaint": Complaint}
+          "checklist": ChecklistTemplate, "order": RectificationOrder, "complaint": Complaint}
 
 
 def materialize(session, user, changes):
