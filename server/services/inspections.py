@@ -4,7 +4,6 @@ from datetime import UTC
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
 
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.models import (
@@ -22,6 +21,7 @@ from server.services import audit
 from server.services import changes as feed
 from server.services.checklists import applicable_items
 from server.services.evidence import EvidenceLimits, set_evidence
+from server.services.idempotency import insert_once
 from server.services.paging import page
 from server.services.photos import held_photos, lock_photos
 from server.services.premises import get_premises
@@ -74,17 +74,9 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
     # Only photos the sender holds count: citing someone else's hash proves nothing.
     held = held_photos(session, actor.id, {sha256 for sha256, _ in refs})
     set_evidence(inspection, to_shape(premises.location), held, limits)
-    try:
-        with session.begin_nested():
-            session.add(inspection)
-            session.flush()
-    except IntegrityError:
-        # The same UUID arrived at the same moment on another connection and won.
-        existing = session.scalar(select(Inspection).where(
-            Inspection.client_uuid == data["client_uuid"]))
-        if existing is None:
-            raise
-        return _replayed(session, actor, existing, digest)
+    winner = insert_once(session, inspection, Inspection)
+    if winner is not None:  # the same UUID arrived at the same moment elsewhere and won
+        return _replayed(session, actor, winner, digest)
     # Fifteen-odd rows in one statement, without building an object for each.
     session.execute(insert(InspectionItemResult), [
         {"inspection_id": inspection.id, "item_code": code, "result": result, "note": note}

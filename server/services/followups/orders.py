@@ -10,16 +10,23 @@ from datetime import date
 from types import SimpleNamespace
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from server.models import GridCell, Inspection, OrderMove, Premises, RectificationOrder, Task
+from server.models import (
+    GridCell,
+    Inspection,
+    OrderMove,
+    Premises,
+    RectificationOrder,
+    Task,
+)
 from server.models._types import utcnow
 from server.services import audit
 from server.services import changes as feed
 from server.services.followups.calendars import stored_calendar
 from server.services.followups.deadlines import default_deadline
 from server.services.followups.transitions import shipped_transitions
+from server.services.idempotency import insert_once
 from server.services.inspections import get_inspection
 from server.services.paging import page
 from server.services.scope import cell_scope_clause
@@ -76,17 +83,9 @@ def issue_order(session, actor, data, *, rules, transitions=None, device_id=None
         cell_id=premises.cell_id, inspection_id=inspection.id, findings=findings,
         measures=data["measures"], issued_on=today, deadline=deadline, deadline_source=source,
         state="issued", issued_by_id=actor.id, device_id=device_id)
-    try:
-        with session.begin_nested():
-            session.add(order)
-            session.flush()
-    except IntegrityError:
-        # The same UUID arrived at the same moment on another connection and won.
-        existing = session.scalar(select(RectificationOrder).where(
-            RectificationOrder.client_uuid == data["client_uuid"]))
-        if existing is None:
-            raise
-        return _replayed(session, actor, existing, digest)
+    winner = insert_once(session, order, RectificationOrder)
+    if winner is not None:  # the same UUID arrived at the same moment elsewhere and won
+        return _replayed(session, actor, winner, digest)
     _opened(session, actor, order, premises, device_id=device_id)
     return order, "created"
 
