@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 PROTOCOL_VERSION = 1
 MAX_BATCH_RECORDS = 100
-RECORD_TYPES = ("inspection", "inspection_revision", "premises_update", "order")
+RECORD_TYPES = ("inspection", "inspection_revision", "premises_update", "order", "order_move")
 OUTCOMES = ("created", "duplicate", "rejected", "conflict")
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 # A UUID, or any short token of these characters: nothing a database or a log chokes on.

@@ -10,12 +10,18 @@ from sqlalchemy.orm import selectinload
 
 from server.errors import AppError, Conflict
 from server.models import ChecklistTemplate, Inspection, Premises, PushedRecord, RejectedRecord
-from server.schemas.followups import OrderIn
+from server.schemas.followups import MoveIn, OrderIn
 from server.schemas.inspections import CorrectionIn, InspectionIn
 from server.schemas.premises import UPDATE_OPTIONAL, PremisesUpdate
 from server.services import audit
 from server.services.followups.deadlines import load_rules
-from server.services.followups.orders import issue_order
+from server.services.followups.orders import (
+    IllegalMove,
+    get_order,
+    issue_order,
+    move_order,
+    order_state,
+)
 from server.services.inspections import correct_inspection, missing_photos, submit_inspection
 from server.services.photos import lock_photos
 from server.services.premises import premises_query, update_premises
@@ -254,6 +260,8 @@ def _apply(session, actor, device, kind, record, limits, batch):
             order, status = issue_order(session, actor, loaded, rules=batch.deadline_rules,
                                         device_id=device_uid)
             return status, order
+        if kind == "order_move":
+            return "created", _move_order(session, actor, data, batch)
         premises_id = data.pop("premises_id", None)
         if not is_id(premises_id):
             raise RecordRejected("validation_failed", "Name the premises.",
@@ -273,6 +281,21 @@ def _apply(session, actor, device, kind, record, limits, batch):
     except AppError as error:
         details = error.details if isinstance(error.details, dict) else {"detail": error.details}
         raise RecordRejected(error.code, error.message, details) from error
+
+
+def _move_order(session, actor, data, batch):
+    """Apply a move made offline; one no longer possible is a conflict carrying the order."""
+    order_id = data.pop("order_id", None)
+    if not is_id(order_id):
+        raise RecordRejected("validation_failed", "Name the order moved.",
+                             {"order_id": ["an order id is required"]})
+    move = MoveIn().load(data)
+    try:
+        return move_order(session, actor, order_id, move, rules=batch.deadline_rules)
+    except IllegalMove as error:
+        current = order_state(get_order(session, actor, order_id))
+        raise RecordConflict(error.code, error.message,
+                             current={**_jsonable(current), **error.details}) from error
 
 
 def _jsonable(value):

@@ -5,6 +5,8 @@ test client sends them with an admin's token, so requests get past authenticatio
 the code behind it.
 """
 
+import uuid
+
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
@@ -142,13 +144,20 @@ def test_hostile_values_in_pushed_records_reject_only_their_record(app, client, 
     headers = auth_headers(db_session, world.wang)
 
     def valid(kind):
-        if kind == "order":
+        if kind in ("order", "order_move"):
             from server.services.followups.calendars import load_shipped_calendars
+            from server.services.followups.deadlines import load_rules
+            from server.services.followups.orders import issue_order
             from tests.integration.followups_scene import non_compliant_inspection
 
             load_shipped_calendars(db_session)
             inspection = non_compliant_inspection(db_session, world.admin, premises)
-            return {"inspection_id": inspection.id, "findings": ["MI-01"], "measures": "补办"}
+            order = {"inspection_id": inspection.id, "findings": ["MI-01"], "measures": "补办"}
+            if kind == "order":
+                return order
+            issued, _ = issue_order(db_session, world.admin, {
+                **order, "client_uuid": str(uuid.uuid4())}, rules=load_rules())
+            return {"order_id": issued.id, "move": "report_rectified", "note": "已整改"}
         if kind == "premises_update":
             return {"premises_id": premises.id, "base_version": 1, "contact_phone": "110"}
         data = inspection_data(db_session, premises)
@@ -159,7 +168,8 @@ def test_hostile_values_in_pushed_records_reject_only_their_record(app, client, 
 
     bases = {kind: valid(kind) for kind in RECORD_TYPES}
     id_keys = ["premises_id", "template_id", "task_id", "corrects_id", "base_version",
-               "inspector_ids", "photos", "client_uuid", "inspection_id", "findings", "deadline"]
+               "inspector_ids", "photos", "client_uuid", "inspection_id", "findings", "deadline",
+               "order_id", "move", "note"]
 
     @st.composite
     def records(draw):
@@ -167,7 +177,7 @@ def test_hostile_values_in_pushed_records_reject_only_their_record(app, client, 
         data = dict(bases[kind])
         for key in draw(st.lists(st.sampled_from(id_keys), min_size=1, max_size=3)):
             data[key] = draw(hostile_values())
-        if draw(st.booleans()) and kind not in ("premises_update", "order"):
+        if draw(st.booleans()) and kind not in ("premises_update", "order", "order_move"):
             items = [dict(item) for item in data["items"]]
             items[0]["photos"] = [draw(hostile_values())]
             data["items"] = items
