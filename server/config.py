@@ -63,9 +63,9 @@ class Config:
         # Default rectification deadlines (server/services/followups/deadlines.py): a rule file.
         self.FOLLOWUPS_DEADLINE_RULES = os.environ.get(
             "FOLLOWUPS_DEADLINE_RULES", str(PROJECT_ROOT / "server" / "followups" / "deadline_rules.json"))
-        # Days from receipt to the answer a real-name complainant is due (and to the verification
-        # task's due day). CALENDAR days until the working-day calendar lands (see
-        # services/followups/complaints.py days_after).
+        # WORKING days from receipt to the answer a real-name complainant is due (and to the
+        # verification task's due day), on the stored working-day calendar (see
+        # services/followups/complaints.py due_day).
         self.COMPLAINT_FEEDBACK_DAYS = _int_env("COMPLAINT_FEEDBACK_DAYS", 15)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -22,6 +22,10 @@ def load():
     click.echo(f"Demo users created: {', '.join(summary['users']) or 'none (already there)'}.")
     click.echo(f"Demo premises created: {summary['premises']} (each with a routine patrol task); "
                "checklist templates loaded.")
+    followups = {"created": "created: rectification orders issued, due for recheck, passed, "
+                            "failed and one overdue; a real-name complaint awaiting its answer",
+                 "present": "already there"}
+    click.echo(f"Demo follow-ups {followups.get(summary['followups'], summary['followups'])}.")
     click.echo("Demo logins (password for all: " + DEMO_PASSWORD + "):")
     for username, role, display_name, _ in DEMO_USERS:
         click.echo(f"  {username:22} {role:12} {display_name}")

@@ -1,8 +1,7 @@
 """Demo data: Wuhai's three real districts, cut into streets and communities, with staff."""
 
-from pathlib import Path
-
 from datetime import date, timedelta
+from pathlib import Path
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
@@ -73,6 +72,9 @@ def load_demo(session):
 
     load_shipped_calendars(session)  # the years not loaded yet: an office's own are kept
     created["premises"] = _load_premises(session, grid_map, find_user(session, "admin"))
+    from server.services.demo_followups import load_demo_followups
+
+    created["followups"] = load_demo_followups(session)
     return {"map_id": grid_map.id, **created}
 
 

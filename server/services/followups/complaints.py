@@ -6,6 +6,10 @@ for the whole grid. A `complaint_verification` task needs a premises (tasks are 
 so a complaint routed by location alone waits on its cell's supervisors until one of them
 names the premises (POST …/route): then the task goes to the cell's staff.
 
+A real-name complaint's answer is due COMPLAINT_FEEDBACK_DAYS working days after the day it
+was received, on the stored working-day calendar (services/followups/calendars.py), and so is
+its verification task; a year with no calendar loaded refuses with 422 calendar_missing.
+
 The complainant's personal data lives in its own table and only the office roles
 (see SEES_COMPLAINANT) get it; it never enters the audit trail, the feed or the pull.
 """
@@ -24,6 +28,8 @@ from server.models.complaints import VERIFICATION_OUTCOMES
 from server.models.tasks import task_assignees
 from server.services import audit
 from server.services import changes as feed
+from server.services.followups.calendars import stored_calendar
+from server.services.followups.workdays import add_working_days
 from server.services.lookup import locate
 from server.services.paging import page
 from server.services.premises import get_premises
@@ -46,13 +52,19 @@ CLOCK_SLACK = timedelta(minutes=5)
 OLDEST_RECEIVED = timedelta(days=366)
 
 
-def days_after(received_at, days):
-    """Return the day that falls `days` days after the (server-local) day of received_at.
+def due_day(received_at, days, calendar):
+    """Return the day `days` WORKING days after the (server-local) day of received_at.
 
-    CALENDAR days for now: the working-day calendar (services/followups/calendar.py) is being
-    built at the same time; switching to working days is a change to this one function.
+    The day received is not counted (期间开始之日不计算在内); weekends, public holidays and
+    adjusted working days (调休) come from the calendar. Pure; a year the calendar lacks raises
+    CalendarMissing (422 calendar_missing).
     """
-    return received_at.astimezone().date() + timedelta(days=days)
+    return add_working_days(received_at.astimezone().date(), days, calendar)
+
+
+def _due(session, received_at, feedback_days):
+    """Return the feedback (and verification) due day on the stored working-day calendar."""
+    return due_day(received_at, feedback_days, stored_calendar(session))
 
 
 def sees_complainant(actor):
@@ -151,12 +163,16 @@ def intake(session, actor, data, *, feedback_days):
     location = None
     if data.get("lon") is not None:
         location = from_shape(Point(data["lon"], data["lat"]), srid=4326)
+    # Counted before anything is stored: a year without a calendar refuses the intake.
+    opens_task = premises is not None and premises.cell_id is not None
+    due = (_due(session, received_at, feedback_days)
+           if opens_task or not data["anonymous"] else None)
     complaint = Complaint(
         channel=data["channel"], received_at=received_at, category_code=category.code,
         content=data["content"], address=data.get("address") or "", location=location,
         premises_id=premises.id if premises else None, anonymous=data["anonymous"],
         status="received", entered_by_id=actor.id, created_at=now, updated_at=now,
-        feedback_due=None if data["anonymous"] else days_after(received_at, feedback_days))
+        feedback_due=None if data["anonymous"] else due)
     complaint.cell_id = _route_cell(session, actor, premises, data)
     session.add(complaint)
     session.flush()
@@ -164,8 +180,8 @@ def intake(session, actor, data, *, feedback_days):
         person = data["complainant"]
         session.add(Complainant(complaint_id=complaint.id, name=person["name"],
                                 phone=person["phone"], id_number=person.get("id_number")))
-    if premises is not None and premises.cell_id is not None:
-        _open_task(session, actor, complaint, premises, feedback_days)
+    if opens_task:
+        _open_task(session, actor, complaint, premises, due)
     session.flush()
     feed.emit(session, "complaint", complaint.id, cell_id=complaint.cell_id)
     audit.record(session, actor, "complaint.intake", "complaint", complaint.id,
@@ -186,10 +202,11 @@ def _route_cell(session, actor, premises, data):
     return cell_id
 
 
-def _open_task(session, actor, complaint, premises, feedback_days):
-    """Give the premises' cell staff a complaint_verification task; the complaint is verifying."""
+def _open_task(session, actor, complaint, premises, due):
+    """Give the premises' cell staff a complaint_verification task due on `due` (the feedback
+    due day: the answer needs the facts); the complaint is verifying."""
     task = create_task(session, actor, kind="complaint_verification", premises_id=premises.id,
-                       due_date=days_after(complaint.received_at, feedback_days),
+                       due_date=due,
                        origin=f"complaint:{complaint.id}", note=f"投诉举报 / complaint #{complaint.id}")
     complaint.task_id = task.id
     complaint.status = "verifying"
@@ -223,6 +240,9 @@ def route(session, actor, complaint_id, *, premises_id=None, cell_id=None, feedb
                                    code="premises_not_in_cell",
                                    details={"premises_id": [premises_id]})
         target = {"premises_id": premises.id, "cell_id": premises.cell_id}
+        # Before anything moves (a missing calendar refuses the routing); a real-name
+        # complaint's task is due with its answer, an anonymous one's counts the same way.
+        due = complaint.feedback_due or _due(session, complaint.received_at, feedback_days)
     else:
         cell = get_cell_in_scope(session, actor, cell_id)
         if session.get(GridMap, cell.map_id).status != "active":
@@ -232,7 +252,7 @@ def route(session, actor, complaint_id, *, premises_id=None, cell_id=None, feedb
     _claim(session, complaint, [Complaint.status == "received"], "complaint_already_routed",
            f"Complaint {complaint_id} was routed meanwhile.", routed_at=utcnow(), **target)
     if premises_id is not None:
-        _open_task(session, actor, complaint, premises, feedback_days)
+        _open_task(session, actor, complaint, premises, due)
         session.flush()
     feed.emit(session, "complaint", complaint.id, cell_id=complaint.cell_id, old_cell_id=old_cell)
     audit.record(session, actor, "complaint.route", "complaint", complaint.id, before=before,

@@ -1,0 +1,117 @@
+"""Demo follow-ups: rectification orders in each state and a complaint awaiting its answer.
+
+Built through the services (inspections, orders, complaints) at the real current date, once:
+the first demo order's client UUID marks them loaded, so running the demo again adds nothing.
+"""
+
+import uuid
+from datetime import date, timedelta
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select
+
+from server.models import Premises, RectificationOrder
+from server.models._types import utcnow
+from server.services import audit
+from server.services import changes as feed
+from server.services.checklists import applicable_items, current_templates
+from server.services.followups import complaints
+from server.services.followups.deadlines import load_rules
+from server.services.followups.orders import issue_order, move_order, order_state
+from server.services.followups.workdays import CalendarMissing
+from server.services.inspections import submit_inspection
+from server.services.users import find_user
+
+NAMESPACE = uuid.UUID("6f1c2a52-0d8e-4c55-9a3e-2f0d5e7d0c11")
+COMPLAINT_CONTENT = "（示例）诊所收费不明码标价，医生疑似无执业证书"
+# licence of the demo premises, the moves after issuing, the order's end state.
+DEMO_ORDERS = [
+    ("DEMO-PDY-0001", (), "issued"),
+    ("DEMO-PDY-0002", ("start_recheck",), "recheck_due"),
+    ("DEMO-PDY-0003", ("report_rectified", "start_recheck", "pass"), "passed"),
+    ("DEMO-GGCS-0004", ("start_recheck", "fail"), "failed"),
+    ("DEMO-PDY-0001", (), "overdue"),  # issued, its deadline already past (see _backdate)
+]
+MOVE_NOTES = {"report_rectified": "（示例）已更换执业许可证并公示", "fail": "（示例）复查仍未整改"}
+
+
+def demo_uuid(name):
+    return str(uuid.uuid5(NAMESPACE, name))
+
+
+def load_demo_followups(session, rules=None):
+    """Add the demo orders and complaint once; return what was done ("created", "present",
+    or the reason they were skipped)."""
+    if session.scalar(select(RectificationOrder.id).where(
+            RectificationOrder.client_uuid == demo_uuid("order-0"))) is not None:
+        return "present"
+    try:
+        with session.begin_nested():  # all or nothing
+            _load(session, rules or load_rules())
+    except CalendarMissing as missing:  # the complaint's due day needs this year's calendar
+        return f"skipped: {missing.message}"
+    return "created"
+
+
+def _load(session, rules):
+    officer, supervisor = find_user(session, "li.officer"), find_user(session, "wuhai.supervisor")
+    today = date.today()
+    for index, (licence, moves, state) in enumerate(DEMO_ORDERS):
+        premises = session.scalar(select(Premises).where(Premises.licence_no == licence))
+        inspection = _inspection(session, officer, premises, f"inspection-{index}")
+        order, _ = issue_order(session, officer, {
+            "client_uuid": demo_uuid(f"order-{index}"), "inspection_id": inspection.id,
+            "findings": [_finding(inspection)],
+            "measures": "（示例）限期整改，整改后报告复查", "deadline": today + timedelta(days=10 + index)},
+            rules=rules)
+        for move in moves:
+            note = MOVE_NOTES.get(move)
+            move_order(session, officer, order.id, {"move": move, **({"note": note} if note else {})},
+                       rules=rules)
+        if state == "overdue":
+            _backdate(session, order, today)
+    clinic = session.scalar(select(Premises).where(Premises.licence_no == "DEMO-PDY-0003"))
+    complaints.intake(session, supervisor, {
+        "channel": "hotline_12345", "category_code": "medical_service_quality",
+        "content": COMPLAINT_CONTENT, "premises_id": clinic.id, "anonymous": False,
+        "complainant": {"name": "（示例）刘女士", "phone": "13800000000"}},
+        feedback_days=15)
+
+
+def _inspection(session, officer, premises, name):
+    """Submit a patrol inspection of the premises with its first checklist item non-compliant."""
+    template = current_templates(session, premises.category_code)[0]
+    items = [{"item_code": item.code, "result": "compliant", "note": "", "photos": []}
+             for item in applicable_items(template, premises.category_code)]
+    items[0].update(result="non_compliant", note="（示例）现场发现问题")
+    point = to_shape(premises.location)
+    inspection, _ = submit_inspection(session, officer, {
+        "client_uuid": demo_uuid(name), "kind": "patrol", "task_id": None,
+        "premises_id": premises.id, "template_id": template.id, "device_time": utcnow(),
+        "gps": {"lon": point.x, "lat": point.y, "accuracy_m": 8.0}, "items": items,
+        "photos": [], "findings": "（示例）存在需整改问题", "conclusion": "rectification_required"})
+    return inspection
+
+
+def _finding(inspection):
+    return next(item.item_code for item in inspection.items if item.result == "non_compliant")
+
+
+def _backdate(session, order, today):
+    """Make a demo order overdue: issued three weeks ago, due a week ago.
+
+    The service refuses a deadline in the past (rightly), and the demo runs at the real date,
+    so the demo moves the issued order's dates back on the row — recorded in the audit trail
+    as a demo action and sent to the terminals like any change.
+    """
+    before = order_state(order)
+    order.issued_on = today - timedelta(days=21)
+    order.deadline = today - timedelta(days=7)
+    order.task.due_date = order.deadline
+    order.updated_at = utcnow()
+    session.flush()
+    feed.emit(session, "order", order.id, cell_id=order.cell_id)
+    feed.emit(session, "task", order.task_id, cell_id=order.cell_id)
+    audit.record(session, None, "demo.backdate_order", "rectification_order", order.id,
+                 before=before, after=order_state(order),
+                 details={"why": "demo data: an overdue order to show"})

@@ -1,0 +1,70 @@
+"""`flask demo load` shows the follow-ups lifecycle: orders in each state, one overdue, and a
+real-name complaint awaiting its answer with its verification task; loading again adds nothing."""
+
+from datetime import UTC, date, datetime
+
+import time_machine
+from sqlalchemy import func, select
+
+from server.models import (
+    AuditEvent,
+    ChangeEvent,
+    Complaint,
+    Inspection,
+    OrderMove,
+    RectificationOrder,
+    Task,
+)
+
+# Monday 16 Nov 2026, mid-morning UTC: the same day in every zone the servers run in.
+NOW = datetime(2026, 11, 16, 2, 30, tzinfo=UTC)
+TODAY = date(2026, 11, 16)
+MODELS = (RectificationOrder, OrderMove, Inspection, Complaint, Task, AuditEvent, ChangeEvent)
+
+
+def counts(db_session):
+    db_session.expire_all()
+    return tuple(db_session.scalar(select(func.count()).select_from(model)) for model in MODELS)
+
+
+def test_the_demo_shows_orders_in_each_state_and_a_complaint_awaiting_feedback(runner,
+                                                                                db_session):
+    with time_machine.travel(NOW, tick=False):
+        result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert "Demo follow-ups created" in result.output
+    orders = db_session.scalars(select(RectificationOrder).order_by(RectificationOrder.id)).all()
+    assert [order.state for order in orders] == ["issued", "recheck_due", "passed", "failed",
+                                                 "issued"]
+    assert [move.move for move in orders[2].moves] == ["report_rectified", "start_recheck",
+                                                       "pass"]
+    overdue = [order for order in orders if order.state == "issued" and order.deadline < TODAY]
+    assert overdue == [orders[4]]
+    assert orders[4].issued_on == date(2026, 10, 26) and orders[4].deadline == date(2026, 11, 9)
+    assert orders[4].task.due_date == date(2026, 11, 9) and orders[4].task.status == "open"
+    assert orders[0].deadline == date(2026, 11, 26)  # the others: due ahead, as issued
+    # Rechecks still to do are open; decided ones are done.
+    assert [order.task.status for order in orders] == ["open", "open", "done", "done", "open"]
+    assert db_session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "demo.backdate_order")) == 1
+
+    complaint = db_session.scalars(select(Complaint)).one()
+    assert complaint.status == "verifying" and not complaint.anonymous
+    assert complaint.feedback_at is None and complaint.complainant is not None
+    # 15 working days from Mon 16 Nov 2026: Mon 7 Dec.
+    assert complaint.feedback_due == date(2026, 12, 7)
+    task = db_session.get(Task, complaint.task_id)
+    assert task.kind == "complaint_verification" and task.status == "open"
+    assert task.due_date == date(2026, 12, 7) and task.premises_id == complaint.premises_id
+
+
+def test_loading_the_demo_again_adds_no_follow_ups(runner, db_session):
+    with time_machine.travel(NOW, tick=False):
+        assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    first = counts(db_session)
+    assert first[:4] == (5, 6, 5, 1)  # orders, moves (0+1+3+2+0), inspections, complaints
+    with time_machine.travel(datetime(2026, 11, 17, 2, 30, tzinfo=UTC), tick=False):
+        again = runner.invoke(args=["demo", "load"])
+    assert again.exit_code == 0, again.output
+    assert "Demo follow-ups already there" in again.output
+    assert counts(db_session) == first
