@@ -196,3 +196,24 @@ def make_world(session):
     return World(grid=grid, admin=admin, **users, assignments=assignments,
                  clinic=make_premises(session, admin, grid.cells[CLINIC_CELL]),
                  foreign_clinic=make_premises(session, admin, grid.cells[FOREIGN_CELL]))
+
+
+def load_calendars(session, today=None):
+    """Load the shipped working-day calendars and, where the suite runs on a date past them
+    (CI runs on any date; `make test-clock` on 2028-02-29), a weekends-only stand-in for that
+    year and the next, marked provisional. Tests of the calendar itself freeze the clock."""
+    from datetime import date as _date
+
+    from server.models import WorkingCalendar
+    from server.services.followups.calendars import (
+        load_calendar,
+        load_shipped_calendars,
+    )
+
+    load_shipped_calendars(session)
+    today = today or _date.today()
+    for year in (today.year, today.year + 1):
+        if session.get(WorkingCalendar, year) is None:
+            load_calendar(session, None, {
+                "year": year, "provisional": True, "holidays": [], "workdays": [],
+                "source": "tests: weekends only, for a date past the shipped calendars"})

@@ -9,11 +9,17 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 
-from server.services.followups.calendars import load_shipped_calendars
 from server.services.followups.deadlines import load_rules
 from server.services.followups.orders import issue_order
 from server.services.inspections import submit_inspection
-from tests.factories import assign, auth_headers, inspection_data, make_user, make_world
+from tests.factories import (
+    assign,
+    auth_headers,
+    inspection_data,
+    load_calendars,
+    make_user,
+    make_world,
+)
 
 # A Monday, mid-morning: "today" is the same date in every zone the servers run in.
 NOW = datetime(2026, 3, 2, 2, 30, tzinfo=UTC)
@@ -37,7 +43,7 @@ def build_scene(session, world=None):
     world = world or make_world(session)
     li = make_user(session, "officer", "li")
     assign(session, world.admin, li, world.grid.cells["D1"])
-    load_shipped_calendars(session)
+    load_calendars(session)
     return SimpleNamespace(world=world, li=li,
                            inspection=non_compliant_inspection(session, li, world.clinic))
 

@@ -145,12 +145,12 @@ def test_hostile_values_in_pushed_records_reject_only_their_record(app, client, 
 
     def valid(kind):
         if kind in ("order", "order_move"):
-            from server.services.followups.calendars import load_shipped_calendars
+            from tests.factories import load_calendars
             from server.services.followups.deadlines import load_rules
             from server.services.followups.orders import issue_order
             from tests.integration.followups_scene import non_compliant_inspection
 
-            load_shipped_calendars(db_session)
+            load_calendars(db_session)
             inspection = non_compliant_inspection(db_session, world.admin, premises)
             order = {"inspection_id": inspection.id, "findings": ["MI-01"], "measures": "补办"}
             if kind == "order":

@@ -6,8 +6,13 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 
 from server.models import AuditEvent, ChangeEvent, Complainant, Complaint, Task
-from server.services.followups.calendars import load_shipped_calendars
-from tests.factories import assign, auth_headers, make_premises, make_user
+from tests.factories import (
+    assign,
+    auth_headers,
+    load_calendars,
+    make_premises,
+    make_user,
+)
 
 BASE = "/api/v1/followups/complaints/"
 VALID_ID = "11010519491231002X"
@@ -16,7 +21,7 @@ VALID_ID = "11010519491231002X"
 @pytest.fixture(autouse=True)
 def calendars(db_session):
     """The shipped working-day calendars: intake counts the feedback due day on them."""
-    load_shipped_calendars(db_session)
+    load_calendars(db_session)
 
 
 def complaint_body(**overrides):

@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from server.models import AuditEvent, ChangeEvent
-from server.services.followups.calendars import load_shipped_calendars
-from tests.factories import assign, auth_headers, make_user
+from tests.factories import assign, auth_headers, load_calendars, make_user
 
 BASE = "/api/v1/followups/complaints/"
 NAME, PHONE, ID_NUMBER = "实名投诉人王某", "13912345678", "11010519491231002X"
@@ -18,7 +17,7 @@ PII = (NAME, PHONE, ID_NUMBER)
 @pytest.fixture(autouse=True)
 def calendars(db_session):
     """The shipped working-day calendars: intake counts the feedback due day on them."""
-    load_shipped_calendars(db_session)
+    load_calendars(db_session)
 OFFICE_ONLY = {"complainant", "feedback_text", "feedback_by_id", "feedback_at", "feedback_due",
                "entered_by_id", "verified_by_id"}
 

@@ -6,8 +6,7 @@ from sqlalchemy import select
 from server.errors import Conflict
 from server.models import AuditEvent, Complaint, User
 from server.services.followups import complaints
-from server.services.followups.calendars import load_shipped_calendars
-from tests.factories import make_world
+from tests.factories import load_calendars, make_world
 from tests.integration.test_photo_races import (
     blocked_or_done,
     in_background,
@@ -19,7 +18,7 @@ from tests.live import concurrent_sessions
 def verified_complaint(session):
     """The shared world and a real-name complaint about its clinic, verified."""
     world = make_world(session)
-    load_shipped_calendars(session)
+    load_calendars(session)
     complaint = complaints.intake(session, world.admin, {
         "channel": "phone", "category_code": "other", "content": "投诉内容", "anonymous": False,
         "premises_id": the_clinic(session).id,

@@ -107,9 +107,9 @@ def _add_complaints(db_session, scene, world):
     """A complaint at each clinic (ours verified and answered: no write may land on it) and
     one in no cell (the whole grid's queue)."""
     from server.services.followups import complaints
-    from server.services.followups.calendars import load_shipped_calendars
+    from tests.factories import load_calendars
 
-    load_shipped_calendars(db_session)  # the feedback due day counts working days
+    load_calendars(db_session)  # the feedback due day counts working days
 
     def take(**where):
         return complaints.intake(db_session, world.admin, {
