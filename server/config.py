@@ -67,6 +67,9 @@ class Config:
         # verification task's due day), on the stored working-day calendar (see
         # services/followups/complaints.py due_day).
         self.COMPLAINT_FEEDBACK_DAYS = _int_env("COMPLAINT_FEEDBACK_DAYS", 15)
+        if not 1 <= self.COMPLAINT_FEEDBACK_DAYS <= 250:  # a year holds ~250 working days
+            raise ValueError("COMPLAINT_FEEDBACK_DAYS must be 1 to 250 working days, not "
+                             f"{self.COMPLAINT_FEEDBACK_DAYS}")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         # Page sign-ins end after this many hours, whatever the browser does (server/web/sessions.py).

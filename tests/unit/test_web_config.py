@@ -33,3 +33,10 @@ def test_secure_flag_follows_the_request_scheme_unless_set():
 def test_secure_flag_can_be_set_from_the_environment(monkeypatch, value, expected):
     monkeypatch.setenv("SESSION_COOKIE_SECURE", value)
     assert Config().SESSION_COOKIE_SECURE is expected
+
+
+@pytest.mark.parametrize("days", ["0", "400"])
+def test_a_complaint_feedback_setting_out_of_range_stops_the_start(monkeypatch, days):
+    monkeypatch.setenv("COMPLAINT_FEEDBACK_DAYS", days)
+    with pytest.raises(ValueError, match="COMPLAINT_FEEDBACK_DAYS"):
+        Config()
