@@ -6,6 +6,7 @@ fails with document_font_missing rather than printing boxes.
 
 import io
 import os
+from xml.sax.saxutils import escape
 
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
@@ -13,9 +14,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
-from xml.sax.saxutils import escape
 
 from server.errors import AppError
 
@@ -37,7 +37,7 @@ def register_font(path):
                                   "TrueType CJK font.", details={"font": path})
     try:
         pdfmetrics.registerFont(TTFont(FONT_NAME, path, subfontIndex=0))
-    except Exception as failure:  # a CFF/OTF font or a broken file
+    except (TTFError, OSError) as failure:  # a CFF/OTF font or a broken file
         raise DocumentFontMissing(f"The document font {path!r} cannot be embedded ({failure}); "
                                   "use a TrueType (glyf) CJK font.", details={"font": path}) from None
 
