@@ -138,6 +138,7 @@ def test_the_pdf_carries_the_number_premises_findings_deadline_and_the_cjk_font(
     assert any("WenQuanYi" in name for name in font_names(reader)), font_names(reader)
     width = float(reader.pages[0].mediabox.width)
     assert (round(width / 72 * 25.4)) == (210 if layout == "a4" else 80)
+    assert len(reader.pages) == 1  # the roll's page is as long as the text
 
 
 def test_an_unknown_layout_is_422(client, db_session, scene, headers):
@@ -171,6 +172,7 @@ def test_the_verification_page_shows_the_document_and_nothing_personal(
     document = issue_document(client, order, headers["li"]).get_json()
     page = client.get(f"/verify/{document['verification_token']}")  # no sign-in
     assert page.status_code == 200
+    assert "Content-Security-Policy" in page.headers  # the app's CSP applies
     html = page.get_data(as_text=True)
     for shown in ("乌卫监意〔2026〕第0001号", "2026-03-02", "乌海市卫生健康综合监督执法局",
                   "已下达", "Issued", "卫生监督意见书"):
