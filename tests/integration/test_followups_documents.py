@@ -185,6 +185,8 @@ def test_the_verification_page_shows_the_document_and_nothing_personal(
         assert personal not in html, personal
     assert client.get("/verify/" + "x" * 32).status_code == 404
     assert "未找到此文书" in client.get("/verify/nope").get_data(as_text=True)
+    for hostile in ("%00" * 20, "%F0%9F%98%80" * 8, "a" * 65, document["verification_token"] + "%00"):
+        assert client.get(f"/verify/{hostile}").status_code == 404, hostile
 
 
 def test_names_on_the_verification_page_are_text_not_markup(client, db_session, scene, headers):

@@ -7,6 +7,7 @@ Each document carries an unguessable token; the public page /verify/<token> show
 genuine and nothing personal. PDFs: services/followups/document_pdf.py.
 """
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,9 @@ from server.models.followups import DOCUMENT_KINDS, ORDER_STATES
 from server.services import audit
 from server.services.followups.orders import _require, get_order
 from server.services.followups.transitions import shipped_transitions
+
+# What secrets.token_urlsafe makes: anything else is no token of ours.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,11 @@ def format_number(prefix, year, serial):
 
 
 def next_serial(session, office_code, year, prefix):
-    """Take the next serial of (office, year, prefix), locking its counter row until commit."""
+    """Take the next serial of (office, year, prefix), locking its counter row until commit.
+
+    The insert-if-missing makes the row exist (two first issues of a year may race to create
+    it); SELECT ... FOR UPDATE then queues every issue of that counter behind the one before.
+    """
     table = DocumentCounter.__table__
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
     session.execute(insert(table).values(office_code=office_code, year=year, prefix=prefix,
@@ -129,7 +137,7 @@ class Verification:
 
 def verify(session, token, *, office):
     """Return the public facts of the document with this token, or raise NotFound."""
-    if not token or len(token) > 64:
+    if not TOKEN.fullmatch(token or ""):  # e.g. a NUL, which PostgreSQL refuses to compare
         raise NotFound("No such document.")
     document = session.scalar(select(Document).where(Document.verification_token == token))
     if document is None:
