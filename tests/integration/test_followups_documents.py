@@ -132,6 +132,7 @@ def test_the_pdf_carries_the_number_premises_findings_deadline_and_the_cjk_font(
     for finding in order.findings:
         assert re.sub(r"\s+", "", finding["legal_basis"]) in flat
         assert finding["note"] in flat
+        assert re.sub(r"\s+", "", finding["text"]) in flat
     assert f"{order.deadline:%Y年%m月%d日}" in flat
     assert "乌海市卫生健康综合监督执法局" in flat
     assert f"/verify/{document['verification_token']}" in flat

@@ -153,7 +153,12 @@ def pdf_content(session, document, *, office, verify_url):
     order = subject_of(session, document)
     return {"title": DOCUMENT_KINDS[document.kind][0], "number": document.number,
             "premises_name": document.premises.name, "premises_address": document.premises.address,
-            "findings": [(f.get("note") or f.get("text") or f["item_code"], f.get("legal_basis") or "")
-                         for f in order.findings],
+            "findings": [(_finding_text(f), f.get("legal_basis") or "") for f in order.findings],
             "measures": order.measures, "deadline": order.deadline, "office_name": office.name,
             "issued_on": document.issued_at.astimezone().date(), "verify_url": verify_url}
+
+
+def _finding_text(finding):
+    """The checklist item as it stood, with the officer's note of what was found."""
+    text = finding.get("text") or finding["item_code"]
+    return f"{text}（{finding['note']}）" if finding.get("note") else text
