@@ -70,6 +70,14 @@ class Config:
         if not 1 <= self.COMPLAINT_FEEDBACK_DAYS <= 250:  # a year holds ~250 working days
             raise ValueError("COMPLAINT_FEEDBACK_DAYS must be 1 to 250 working days, not "
                              f"{self.COMPLAINT_FEEDBACK_DAYS}")
+        # Documents (文书, services/followups/documents.py): numbered per office code, year and
+        # prefix as {prefix}〔{year}〕第{serial:04d}号; a TrueType CJK font is embedded in the PDFs.
+        self.DOCUMENT_OFFICE_CODE = os.environ.get("DOCUMENT_OFFICE_CODE", "office")
+        self.DOCUMENT_OFFICE_NAME = os.environ.get("DOCUMENT_OFFICE_NAME", "卫生健康综合监督执法机构")
+        self.DOCUMENT_OFFICE_PREFIX = os.environ.get("DOCUMENT_OFFICE_PREFIX", "卫监意")
+        self.DOCUMENT_FONT = os.environ.get("DOCUMENT_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+        # The QR code's verification URL starts with this (empty: the request's own host).
+        self.DOCUMENT_VERIFY_BASE_URL = os.environ.get("DOCUMENT_VERIFY_BASE_URL", "")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         # Page sign-ins end after this many hours, whatever the browser does (server/web/sessions.py).

@@ -1,13 +1,22 @@
 """Follow-ups (整改复查): rectification orders (责令改正) and their moves."""
 
-from flask import current_app
+from flask import Response, current_app, request, url_for
 from flask_smorest import Blueprint
 
 from server.authentication import current_device, current_user
 from server.db import transaction
 from server.extensions import db
-from server.schemas.followups import MoveIn, OrderIn, OrderQuery, OrderSchema
+from server.schemas.followups import (
+    DocumentQuery,
+    DocumentSchema,
+    MoveIn,
+    OrderIn,
+    OrderQuery,
+    OrderSchema,
+)
+from server.services.followups import documents
 from server.services.followups import orders as service
+from server.services.followups.document_pdf import render
 from server.services.followups.deadlines import load_rules
 
 blp = Blueprint("followups", __name__, description="Follow-ups: rectification orders (责令改正)")
@@ -62,3 +71,36 @@ def move(data, order_id):
     actor = current_user()
     with transaction():
         return service.move_order(db.session, actor, order_id, data, rules=deadline_rules())
+
+
+def office():
+    """Return the issuing office as configured (DOCUMENT_OFFICE_*)."""
+    return documents.Office.from_config(current_app.config)
+
+
+@blp.post("/orders/<int(max=2147483647):order_id>/document")
+@blp.response(201, DocumentSchema)
+@blp.alt_response(200, schema=DocumentSchema, description="The order's document was already issued")
+def issue_document(order_id):
+    """Issue the order's document (卫生监督意见书) with the office's next number, once."""
+    actor = current_user()
+    with transaction():
+        document, outcome = documents.issue_order_document(db.session, actor, order_id,
+                                                           office=office())
+    return document, 201 if outcome == "created" else 200
+
+
+@blp.get("/documents/<int(max=2147483647):document_id>.pdf")
+@blp.arguments(DocumentQuery, location="query")
+@blp.response(200, description="The PDF (layout a4, or 80mm for portable printers)")
+def document_pdf(args, document_id):
+    """Return a document as a PDF with the QR code of its verification page."""
+    document = documents.get_document(db.session, current_user(), document_id)
+    base = current_app.config["DOCUMENT_VERIFY_BASE_URL"].rstrip("/")
+    path = url_for("web.verify_document", token=document.verification_token)
+    verify_url = f"{base}{path}" if base else request.url_root.rstrip("/") + path
+    content = documents.pdf_content(db.session, document, office=office(), verify_url=verify_url)
+    data = render(content, layout=args["layout"], font_path=current_app.config["DOCUMENT_FONT"])
+    return Response(data, mimetype="application/pdf", headers={
+        "Cache-Control": "private, no-store",
+        "Content-Disposition": f'inline; filename="document-{document.id}-{args["layout"]}.pdf"'})

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -86,3 +86,49 @@ class WorkingCalendar(db.Model):
     content_hash: Mapped[str] = mapped_column(String(64))
     loaded_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     loaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+# What a document can be about; recheck results and penalty decisions join here.
+DOCUMENT_KINDS = {
+    "rectification_order": ("卫生监督意见书", "Health supervision opinion (rectification order)"),
+}
+DOCUMENT_LAYOUTS = ("a4", "80mm")
+
+
+class Document(db.Model):
+    """A numbered document (文书) handed over on site, e.g. an order's 卫生监督意见书.
+
+    One per subject and kind; the number is taken from DocumentCounter in the issuing transaction.
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("office_code", "year", "prefix", "serial"),
+                      UniqueConstraint("kind", "subject_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    office_code: Mapped[str] = mapped_column(String(32))
+    year: Mapped[int] = mapped_column(Integer)
+    prefix: Mapped[str] = mapped_column(String(32))
+    serial: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(64))
+    issued_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    verification_token: Mapped[str] = mapped_column(String(64), unique=True)
+    premises_id: Mapped[int] = mapped_column(ForeignKey("premises.id"), index=True)
+    cell_id: Mapped[int | None] = mapped_column(ForeignKey("grid_cells.id"), nullable=True)
+    issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    premises = relationship("Premises")
+
+
+class DocumentCounter(db.Model):
+    """The last serial given per office, year and number prefix; locked while a number is taken."""
+
+    __tablename__ = "document_counters"
+
+    office_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    prefix: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer, default=0)

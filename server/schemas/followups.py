@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from server.models.checklists import SEVERITIES
-from server.models.followups import DEADLINE_SOURCES, ORDER_STATES
+from server.models.followups import DEADLINE_SOURCES, DOCUMENT_KINDS, DOCUMENT_LAYOUTS, ORDER_STATES
 from server.schemas.common import Id, PageArgs, Text, labels_of
 from server.schemas.inspections import SHA256
 from server.services.followups.orders import MOVE_FIELDS
@@ -86,3 +86,21 @@ class OrderSchema(Schema):
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     moves = fields.List(fields.Nested(MoveOut))
+
+
+class DocumentQuery(Schema):
+    layout = Text(load_default="a4", validate=validate.OneOf(DOCUMENT_LAYOUTS))
+
+
+class DocumentSchema(Schema):
+    id = fields.Int()
+    kind = fields.Str()
+    kind_label = fields.Function(lambda d: labels_of(DOCUMENT_KINDS, d.kind))
+    order_id = fields.Int(attribute="subject_id")
+    number = fields.Str()
+    year = fields.Int()
+    serial = fields.Int()
+    issued_at = fields.DateTime()
+    premises_id = fields.Int()
+    cell_id = fields.Int(allow_none=True)
+    verification_token = fields.Str()

@@ -6,12 +6,13 @@ from sqlalchemy import text
 
 from server.authentication import check_credentials
 from server.db import transaction
-from server.errors import AppError
+from server.errors import AppError, NotFound
 from server.extensions import db
 from server.models.user import ROLE_LABELS
 from server.security import csrf
 from server.services.cells import active_map_cells
 from server.services.credentials import BAD_CREDENTIALS
+from server.services.followups.documents import Office, verify
 from server.web.geojson import cells_feature_collection
 from server.web.sessions import page_user, require_page_user, sign_in_page, sign_out_page
 
@@ -89,3 +90,13 @@ def grid_map():
 def grid_map_cells():
     """Return the active cells of the signed-in user's scope as GeoJSON."""
     return jsonify(cells_feature_collection(active_map_cells(db.session, require_page_user())))
+
+
+@web_bp.get("/verify/<string(maxlength=64):token>")
+def verify_document(token):
+    """Show that a document is genuine (public: the token is the secret); nothing personal."""
+    try:
+        facts = verify(db.session, token, office=Office.from_config(current_app.config))
+    except NotFound:
+        return render_template("verify.html", facts=None), 404
+    return render_template("verify.html", facts=facts)

@@ -15,6 +15,7 @@ from shapely.geometry import box
 from server.models import (
     CellAssignment,
     Complaint,
+    Document,
     GridCell,
     GridMap,
     Inspection,
@@ -86,8 +87,9 @@ def _add_field_work(db_session, scene, photo_dir, world):
             max_pixels=10**8, limits=EvidenceLimits())
         inspection = make_inspection(db_session, inspector, premises, task_id=task.id,
                                      photos=[photo.sha256])
+        order = _order(db_session, admin, premises)
         scene[side] = {"premises": premises, "task": task, "inspection": inspection,
-                       "photo": photo, "order": _order(db_session, admin, premises)}
+                       "photo": photo, "order": order, "document": _document(db_session, admin, order)}
 
 
 def _order(db_session, admin, premises):
@@ -101,6 +103,14 @@ def _order(db_session, admin, premises):
         "client_uuid": f"walk-order-{premises.id}", "inspection_id": inspection.id,
         "findings": ["MI-01"], "measures": "walk", "deadline": date.today() + timedelta(days=30)},
         rules=load_rules())[0]
+
+
+def _document(db_session, admin, order):
+    """The order's document (文书), issued: asking again changes nothing."""
+    from server.services.followups.documents import Office, issue_order_document
+
+    office = Office(code="walk", name="走查机关", prefixes={"rectification_order": "走"})
+    return issue_order_document(db_session, admin, order.id, office=office)[0]
 
 
 def _add_complaints(db_session, scene, world):
@@ -140,6 +150,7 @@ def foreign_values(scene):
         "kind": ["thumb"],
         "device_id": [scene["other_device"].id],
         "order_id": [scene["foreign_work"]["order"].id],
+        "document_id": [scene["foreign_work"]["document"].id],
         "complaint_id": [scene["foreign_work"]["complaint"].id, scene["unrouted_complaint"].id],
     }
 
@@ -152,7 +163,7 @@ def own_values(scene):
             "inspection_id": [own["inspection"].id], "template_id": [own["inspection"].template_id],
             "sha256": [own["photo"].sha256], "kind": ["thumb"],
             "device_id": [scene["own_device"].id], "order_id": [own["order"].id],
-            "complaint_id": [own["complaint"].id]}
+            "document_id": [own["document"].id], "complaint_id": [own["complaint"].id]}
 
 
 def bodies(scene, db_session):
@@ -264,6 +275,7 @@ def snapshot(db_session):
         "orders": sorted((o.id, o.state) for o in db_session.query(RectificationOrder)),
         "complaints": sorted((c.id, c.status, c.cell_id, c.task_id, c.feedback_at)
                              for c in db_session.query(Complaint)),
+        "documents": sorted((d.id, d.subject_id, d.number) for d in db_session.query(Document)),
     }
 
 

@@ -1,0 +1,164 @@
+"""Documents (文书): the numbered papers officers hand over on site, and their verification.
+
+A number is taken from the (office, year, prefix) counter row under a row lock inside the
+issuing transaction: a rolled-back issue gives its number back (the counter update rolls back
+with it), and two issues at once queue on the lock, so numbers have no gaps and no duplicates.
+Each document carries an unguessable token; the public page /verify/<token> shows that it is
+genuine and nothing personal. PDFs: services/followups/document_pdf.py.
+"""
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from server.errors import NotFound
+from server.models import Document, DocumentCounter, RectificationOrder
+from server.models._types import utcnow
+from server.models.followups import DOCUMENT_KINDS, ORDER_STATES
+from server.services import audit
+from server.services.followups.orders import _require, get_order
+from server.services.followups.transitions import shipped_transitions
+
+# What secrets.token_urlsafe makes: anything else is no token of ours.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+@dataclass(frozen=True)
+class Office:
+    """The issuing office as configured: code, name, and number prefix per document kind."""
+
+    code: str
+    name: str
+    prefixes: dict
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(code=config["DOCUMENT_OFFICE_CODE"], name=config["DOCUMENT_OFFICE_NAME"],
+                   prefixes={"rectification_order": config["DOCUMENT_OFFICE_PREFIX"]})
+
+
+def format_number(prefix, year, serial):
+    """Render a document number, e.g. 乌卫监意〔2026〕第0042号."""
+    return f"{prefix}〔{year}〕第{serial:04d}号"
+
+
+def next_serial(session, office_code, year, prefix):
+    """Take the next serial of (office, year, prefix), locking its counter row until commit.
+
+    The insert-if-missing makes the row exist (two first issues of a year may race to create
+    it); SELECT ... FOR UPDATE then queues every issue of that counter behind the one before.
+    """
+    table = DocumentCounter.__table__
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
+    session.execute(insert(table).values(office_code=office_code, year=year, prefix=prefix,
+                                         last_serial=0).on_conflict_do_nothing())
+    counter = session.scalar(select(DocumentCounter).where(
+        DocumentCounter.office_code == office_code, DocumentCounter.year == year,
+        DocumentCounter.prefix == prefix).with_for_update().execution_options(
+            populate_existing=True))
+    counter.last_serial += 1
+    session.flush()
+    return counter.last_serial
+
+
+def document_state(document):
+    """Return the audited state of a document."""
+    return {"kind": document.kind, "subject_id": document.subject_id, "number": document.number,
+            "office_code": document.office_code, "premises_id": document.premises_id}
+
+
+def _existing(session, kind, subject_id):
+    return session.scalar(select(Document).where(Document.kind == kind,
+                                                 Document.subject_id == subject_id)
+                          .execution_options(populate_existing=True))
+
+
+def issue_order_document(session, actor, order_id, *, office, transitions=None):
+    """Issue the document of an order in scope; return (document, "created" | "existing")."""
+    transitions = transitions or shipped_transitions()
+    order = get_order(session, actor, order_id)
+    _require(actor, transitions.issue_roles)
+    kind = "rectification_order"
+    existing = _existing(session, kind, order.id)
+    if existing is not None:
+        return existing, "existing"
+    year = date.today().year
+    prefix = office.prefixes[kind]
+    serial = next_serial(session, office.code, year, prefix)
+    # Under the counter's lock: an issue of the same order that committed meanwhile shows now.
+    existing = _existing(session, kind, order.id)
+    if existing is not None:
+        return existing, "existing"
+    document = Document(
+        kind=kind, subject_kind="rectification_order", subject_id=order.id,
+        office_code=office.code, year=year, prefix=prefix, serial=serial,
+        number=format_number(prefix, year, serial), issued_at=utcnow(),
+        verification_token=secrets.token_urlsafe(24), premises_id=order.premises_id,
+        cell_id=order.cell_id, issued_by_id=actor.id)
+    session.add(document)
+    session.flush()
+    audit.record(session, actor, "document.issue", "document", document.id,
+                 after=document_state(document))
+    return document, "created"
+
+
+def get_document(session, actor, document_id):
+    """Return a document whose subject is in the actor's scope, or raise NotFound."""
+    document = session.get(Document, document_id)
+    if document is None or document.kind != "rectification_order":
+        raise NotFound(f"Document {document_id} not found.")
+    try:
+        get_order(session, actor, document.subject_id)
+    except NotFound:
+        raise NotFound(f"Document {document_id} not found.") from None
+    return document
+
+
+def subject_of(session, document):
+    """Return the record a document is about (an order, for now)."""
+    return session.get(RectificationOrder, document.subject_id)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the public page shows of a document: nothing personal."""
+
+    number: str
+    kind_label: tuple
+    issued_on: date
+    premises_name: str
+    office_name: str
+    state_label: tuple
+
+
+def verify(session, token, *, office):
+    """Return the public facts of the document with this token, or raise NotFound."""
+    if not TOKEN.fullmatch(token or ""):  # e.g. a NUL, which PostgreSQL refuses to compare
+        raise NotFound("No such document.")
+    document = session.scalar(select(Document).where(Document.verification_token == token))
+    if document is None:
+        raise NotFound("No such document.")
+    order = subject_of(session, document)
+    return Verification(number=document.number, kind_label=DOCUMENT_KINDS[document.kind],
+                        issued_on=document.issued_at.astimezone().date(), premises_name=document.premises.name,
+                        office_name=office.name, state_label=ORDER_STATES[order.state])
+
+
+def pdf_content(session, document, *, office, verify_url):
+    """Return what the PDF of a document says (see document_pdf.story)."""
+    order = subject_of(session, document)
+    return {"title": DOCUMENT_KINDS[document.kind][0], "number": document.number,
+            "premises_name": document.premises.name, "premises_address": document.premises.address,
+            "findings": [(_finding_text(f), f.get("legal_basis") or "") for f in order.findings],
+            "measures": order.measures, "deadline": order.deadline, "office_name": office.name,
+            "issued_on": document.issued_at.astimezone().date(), "verify_url": verify_url}
+
+
+def _finding_text(finding):
+    """The checklist item as it stood, with the officer's note of what was found."""
+    text = finding.get("text") or finding["item_code"]
+    return f"{text}（{finding['note']}）" if finding.get("note") else text
