@@ -2,7 +2,7 @@
 
 from server.models.audit import AuditChainHead, AuditEvent
 from server.models.checklists import ChecklistItem, ChecklistTemplate
-from server.models.followups import OrderMove, RectificationOrder, WorkingCalendar
+from server.models.followups import Notification, OrderMove, RectificationOrder, WorkingCalendar
 from server.models.complaints import Complainant, Complaint, ComplaintCategory
 from server.models.grid import CellAssignment, GridCell, GridMap
 from server.models.inspections import (
@@ -33,6 +33,6 @@ __all__ = [
     "Premises", "PremisesCategory",
     "PushedRecord", "RejectedRecord", "ScopeSnapshot", "Task", "User",
     "WebSession",
-    "OrderMove", "RectificationOrder", "WorkingCalendar",
+    "Notification", "OrderMove", "RectificationOrder", "WorkingCalendar",
     "Complainant", "Complaint", "ComplaintCategory",
 ]

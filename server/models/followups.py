@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -86,3 +86,31 @@ class WorkingCalendar(db.Model):
     content_hash: Mapped[str] = mapped_column(String(64))
     loaded_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     loaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+NOTIFICATION_KINDS = {"reminder": ("到期提醒", "Reminder"), "escalation": ("逾期督办", "Escalation")}
+
+
+class Notification(db.Model):
+    """A reminder before a due date or an escalation after it, raised once to one user.
+
+    Unique per (user, subject, kind, level): the sweep inserts ON CONFLICT DO NOTHING, so a
+    second sweep raises nothing. Overdue itself is never stored: it is computed from due dates.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("user_id", "subject_kind", "subject_id", "kind", "level",
+                                       name="uq_notifications_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    # Reminders: "before_N" (N days before due); escalations: the grid level told.
+    level: Mapped[str] = mapped_column(String(32))
+    cell_id: Mapped[int | None] = mapped_column(ForeignKey("grid_cells.id"), nullable=True)
+    premises_id: Mapped[int | None] = mapped_column(ForeignKey("premises.id"), nullable=True)
+    raised_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    read_at = mapped_column(UTCDateTime, nullable=True)
