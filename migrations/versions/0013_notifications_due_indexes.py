@@ -1,4 +1,4 @@
-"""Notifications (reminders, escalations) raised once by the sweep; tasks.due_date indexed
+"""Notifications (reminders, escalations) raised once by the sweep; open items indexed by due date
 
 Revision ID: d3sweep0013
 Revises: d3compl0011
@@ -38,14 +38,19 @@ def upgrade():
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notifications_user_id'), ['user_id'], unique=False)
-    # The sweep and the overdue list read open tasks by due date: a range on this index.
-    with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_tasks_due_date'), ['due_date'], unique=False)
+    # The sweep and the overdue list read each kind's open items by due date: open-ness
+    # first, then a range of dates, so closed history behind them is never read.
+    op.create_index('ix_rectification_orders_state_deadline', 'rectification_orders',
+                    ['state', 'deadline'], unique=False)
+    op.create_index('ix_tasks_status_due_date', 'tasks', ['status', 'due_date'], unique=False)
+    op.create_index('ix_complaints_feedback_open', 'complaints', ['feedback_at', 'feedback_due'],
+                    unique=False)
 
 
 def downgrade():
-    with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_tasks_due_date'))
+    op.drop_index('ix_complaints_feedback_open', table_name='complaints')
+    op.drop_index('ix_tasks_status_due_date', table_name='tasks')
+    op.drop_index('ix_rectification_orders_state_deadline', table_name='rectification_orders')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notifications_user_id'))
     op.drop_table('notifications')

@@ -2,11 +2,23 @@
 
 from datetime import date
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
 from server.models._types import UTCDateTime, utcnow
+from server.models.complaints import Complaint
+from server.models.tasks import Task
 
 # The moves between them are data: server/followups/order_transitions.json.
 ORDER_STATES = {
@@ -114,3 +126,12 @@ class Notification(db.Model):
     premises_id: Mapped[int | None] = mapped_column(ForeignKey("premises.id"), nullable=True)
     raised_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     read_at = mapped_column(UTCDateTime, nullable=True)
+
+
+# The overdue list and the sweep read the open items of each kind by due date
+# (services/followups/overdue.py SOURCES): open-ness first, then the date range, so what they
+# read follows the items due, not the closed history behind them.
+Index("ix_rectification_orders_state_deadline", RectificationOrder.state,
+      RectificationOrder.deadline)
+Index("ix_tasks_status_due_date", Task.status, Task.due_date)
+Index("ix_complaints_feedback_open", Complaint.feedback_at, Complaint.feedback_due)

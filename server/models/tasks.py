@@ -34,7 +34,7 @@ class Task(db.Model):
     kind: Mapped[str] = mapped_column(String(32))
     premises_id: Mapped[int] = mapped_column(ForeignKey("premises.id"), index=True)
     cell_id: Mapped[int | None] = mapped_column(ForeignKey("grid_cells.id"), index=True)
-    due_date: Mapped[date] = mapped_column(Date, index=True)
+    due_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open")
     origin: Mapped[str] = mapped_column(String(64), default="manual")
     note: Mapped[str] = mapped_column(Text, default="")
