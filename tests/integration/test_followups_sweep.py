@@ -169,3 +169,59 @@ def test_notifications_api_lists_own_and_marks_read_once(client, db_session, obl
         unread = client.get("/api/v1/followups/notifications", query_string={"unread": "true"},
                             headers=headers).get_json()
         assert [n["id"] for n in unread] == [n["id"] for n in listed if n["id"] != target]
+
+
+def test_complaint_feedback_reminds_its_verifiers_and_closed_or_far_items_are_not_read(
+        db_session, obligations):
+    from sqlalchemy import update
+
+    from server.models import Complaint, RectificationOrder, Task
+    from tests.integration.followups_scene import issue as issue_order
+
+    scene, street, order = obligations
+    world = scene.world
+    with time_machine.travel(NOW, tick=False):
+        verification = Task(kind="complaint_verification", premises_id=world.clinic.id,
+                            cell_id=world.clinic.cell_id, due_date=date(2026, 3, 20),
+                            status="done", assignees=[world.wang])
+        db_session.add(verification)
+        db_session.flush()
+        complaint = Complaint(channel="phone", received_at=NOW, category_code="other",
+                              content="噪音", anonymous=False, cell_id=world.clinic.cell_id,
+                              premises_id=world.clinic.id, status="verified",
+                              task_id=verification.id, feedback_due=date(2026, 3, 5))
+        answered = Complaint(channel="phone", received_at=NOW, category_code="other",
+                             content="噪音", anonymous=False, cell_id=world.clinic.cell_id,
+                             premises_id=world.clinic.id, status="verified",
+                             task_id=verification.id, feedback_due=date(2026, 3, 4),
+                             feedback_at=NOW, feedback_text="已答复")
+        db_session.add_all([complaint, answered])
+        closed = issue_order(db_session, scene, deadline=date(2026, 3, 4))
+        db_session.execute(update(RectificationOrder).where(RectificationOrder.id == closed.id)
+                           .values(state="passed"))
+        db_session.execute(update(Task).where(Task.id == closed.task_id).values(status="done"))
+        issue_order(db_session, scene, deadline=date(2026, 3, 30))  # far ahead
+        db_session.flush()
+    counts = run(db_session, 5)
+    # Read: the open order, its task, the unanswered complaint. Not the closed order, its done
+    # task, the answered complaint, the done verification task, nor the order due on the 30th.
+    assert counts["items_read"] == 3
+    assert sorted((n.user_id, n.subject_kind, n.subject_id, n.level)
+                  for n in db_session.scalars(select(Notification).where(
+                      Notification.subject_kind == "complaint_feedback"))) == [
+        (world.wang.id, "complaint_feedback", complaint.id, "before_0")]
+
+
+def test_an_order_whose_task_has_no_assignees_reminds_the_cells_staff_on_duty(db_session,
+                                                                             obligations):
+    from server.models import Task
+
+    scene, _, order = obligations
+    task = db_session.get(Task, order.task_id)
+    task.assignees = []
+    db_session.flush()
+    run(db_session, 5)
+    told = sorted((n.user_id, n.subject_kind) for n in db_session.scalars(select(Notification)))
+    # The order falls back to the cell's staff (wang on the cell, li on the district); the
+    # task itself has nobody to remind.
+    assert told == sorted([(scene.world.wang.id, "order"), (scene.li.id, "order")])

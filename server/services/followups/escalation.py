@@ -22,7 +22,7 @@ from server.models.grid import LEVELS
 from server.services import audit
 from server.services import changes as feed
 from server.services.followups import DATA
-from server.services.followups.overdue import SOURCES, due_rows, owners_of
+from server.services.followups.overdue import SOURCES, due_rows, owners_for
 from server.services.scope import active_assignment_clause
 
 SHIPPED_RULES = DATA / "escalation_rules.json"
@@ -120,7 +120,7 @@ def sweep(session, actor, *, rules, today=None):
     for source in SOURCES.values():
         rows += session.execute(due_rows(source, on_or_before=today + timedelta(
             days=rules.window))).all()
-    owners = owners_of(session, {row.owner_task_id for row in rows if row.owner_task_id})
+    owners = owners_for(session, rows)
     supervisors = _supervisors_above(session, {row.cell_id for row in rows if row.cell_id},
                                      {level for _, level in rules.escalate})
     now = utcnow()
@@ -131,7 +131,7 @@ def sweep(session, actor, *, rules, today=None):
         level = rules.reminder_level(days)
         if level:
             told += [(user_id, "reminder", level)
-                     for user_id in [user.id for user in owners.get(row.owner_task_id, [])]]
+                     for user_id in [user.id for user in owners[(row.kind, row.id)]]]
         for level in rules.escalation_levels(days):
             told += [(user_id, "escalation", level)
                      for user_id in supervisors.get((row.cell_id, level), [])]

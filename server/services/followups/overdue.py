@@ -15,6 +15,7 @@ from server.models import Complaint, GridCell, Premises, RectificationOrder, Tas
 from server.models.tasks import task_assignees
 from server.services.followups.transitions import shipped_transitions
 from server.services.scope import cell_scope_clause, get_cell_in_scope
+from server.services.tasks import cell_staff
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,21 @@ def owners_of(session, task_ids):
     return owners
 
 
+def owners_for(session, rows):
+    """Return {(kind, id): [users]}: the assignees of each item's task; an order whose task
+    has none (nobody was on duty when it was issued) falls back to the cell's staff today."""
+    by_task = owners_of(session, {row.owner_task_id for row in rows if row.owner_task_id})
+    owners = {(row.kind, row.id): by_task.get(row.owner_task_id, []) for row in rows}
+    for row in rows:
+        if row.kind == "order" and not owners[(row.kind, row.id)] and row.premises_id:
+            premises = session.get(Premises, row.premises_id)
+            owners[(row.kind, row.id)] = cell_staff(session, premises.cell,
+                                                    premises.category_code)
+    return owners
+
+
 def _items(session, rows, today):
-    owners = owners_of(session, {row.owner_task_id for row in rows if row.owner_task_id})
+    owners = owners_for(session, rows)
     premises_ids = sorted({row.premises_id for row in rows if row.premises_id})
     names = dict(session.execute(select(Premises.id, Premises.name)
                                  .where(Premises.id.in_(premises_ids))).all()) if rows else {}
@@ -124,6 +138,6 @@ def _items(session, rows, today):
              "premises_id": row.premises_id, "premises_name": names.get(row.premises_id),
              "owners": [{"id": user.id, "username": user.username,
                          "display_name": user.display_name}
-                        for user in owners.get(row.owner_task_id, [])]}
+                        for user in owners[(row.kind, row.id)]]}
             for row in rows]
 
