@@ -61,6 +61,9 @@ class Config:
         self.REJECTED_RECORDS_PER_DEVICE = _int_env("REJECTED_RECORDS_PER_DEVICE", 1000)
         self.REJECTED_RECORDS_RETENTION_DAYS = _int_env("REJECTED_RECORDS_RETENTION_DAYS", 90)
         # Default rectification deadlines (server/services/followups/deadlines.py): a rule file.
+        self.FOLLOWUPS_ESCALATION_RULES = os.environ.get(
+            "FOLLOWUPS_ESCALATION_RULES",
+            str(PROJECT_ROOT / "server" / "followups" / "escalation_rules.json"))
         self.FOLLOWUPS_DEADLINE_RULES = os.environ.get(
             "FOLLOWUPS_DEADLINE_RULES", str(PROJECT_ROOT / "server" / "followups" / "deadline_rules.json"))
         # WORKING days from receipt to the answer a real-name complainant is due (and to the

@@ -10,11 +10,17 @@ from server.schemas.followups import (
     DocumentQuery,
     DocumentSchema,
     MoveIn,
+    NotificationQuery,
+    NotificationSchema,
     OrderIn,
     OrderQuery,
     OrderSchema,
+    OverdueItem,
+    OverdueQuery,
 )
 from server.services.followups import documents
+from server.services.followups import notifications as notifications_service
+from server.services.followups import overdue as overdue_service
 from server.services.followups import orders as service
 from server.services.followups.document_pdf import render
 from server.services.followups.deadlines import load_rules
@@ -104,3 +110,32 @@ def document_pdf(args, document_id):
     return Response(data, mimetype="application/pdf", headers={
         "Cache-Control": "private, no-store",
         "Content-Disposition": f'inline; filename="document-{document.id}-{args["layout"]}.pdf"'})
+
+
+@blp.get("/overdue")
+@blp.arguments(OverdueQuery, location="query")
+@blp.response(200, OverdueItem(many=True))
+def overdue(args):
+    """List what is past due in your scope: orders, tasks, complaint feedback (most overdue first).
+
+    Computed from the due dates today, never stored. min_days (default 1): at least that many
+    days past due; cell_id: that cell and the cells below it (within your scope).
+    """
+    return overdue_service.list_overdue(db.session, current_user(), **args)
+
+
+@blp.get("/notifications")
+@blp.arguments(NotificationQuery, location="query")
+@blp.response(200, NotificationSchema(many=True))
+def notifications(args):
+    """List your own reminders and escalations, newest first (raised by `flask followups sweep`)."""
+    return notifications_service.list_notifications(db.session, current_user(), **args)
+
+
+@blp.post("/notifications/<int(max=2147483647):notification_id>/read")
+@blp.response(200, NotificationSchema)
+def read_notification(notification_id):
+    """Mark one of your notifications read; another user's answers 404."""
+    actor = current_user()
+    with transaction():
+        return notifications_service.mark_read(db.session, actor, notification_id)

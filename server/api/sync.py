@@ -13,7 +13,7 @@ from server.schemas.premises import PremisesSchema
 from server.schemas.sync import PullQuery, PullResponse, PushRequest, PushResponse
 from server.schemas.checklists import ChecklistSchema
 from server.schemas.complaints import ComplaintSchema
-from server.schemas.followups import OrderSchema
+from server.schemas.followups import NotificationSchema, OrderSchema
 from server.schemas.tasks import TaskSchema
 from server.services.inspections import inspection_summary
 from server.services.pull import pull
@@ -27,7 +27,7 @@ blp = Blueprint("sync", __name__,
 # Complaints travel in their field shape only: never the complainant, whoever pulls.
 SCHEMAS = {"cell": CellWithGeometry(), "premises": PremisesSchema(), "task": TaskSchema(),
            "checklist": ChecklistSchema(), "order": OrderSchema(),
-           "complaint": ComplaintSchema()}
+           "complaint": ComplaintSchema(), "notification": NotificationSchema()}
 
 
 def _serialize(item):

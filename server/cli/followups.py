@@ -1,4 +1,5 @@
-"""`flask followups calendar load FILE | show YEAR` and `flask followups rules check [FILE]`."""
+"""`flask followups calendar load FILE | show YEAR`, `flask followups rules check [FILE]`,
+`flask followups rules check-escalation [FILE]` and `flask followups sweep`."""
 
 import json
 from datetime import date, timedelta
@@ -12,6 +13,7 @@ from server.db import transaction
 from server.errors import AppError
 from server.extensions import db
 from server.services.followups.calendars import get_calendar, load_calendar
+from server.services.followups import escalation
 from server.services.followups.deadlines import load_rules
 from server.services.followups.workdays import validate_calendar
 
@@ -86,3 +88,33 @@ def rules_check(file):
         _fail(error)
     for (severity, category), days in sorted(rules.days.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         click.echo(f"{severity:6} {category or '*':24} {days} working days")
+
+
+@rules_cli.command("check-escalation")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+def escalation_check(file):
+    """Validate an escalation rule file (by default the configured one) and print it."""
+    path = file or current_app.config["FOLLOWUPS_ESCALATION_RULES"]
+    try:
+        rules = escalation.load_rules(path)
+    except AppError as error:
+        _fail(error)
+    for days in rules.remind_days:
+        click.echo(f"remind the owners   {days} days before due" if days else
+                   "remind the owners   on the due day")
+    for days, level in rules.escalate:
+        click.echo(f"escalate to {level:9}{days} days overdue")
+
+
+@followups_cli.command("sweep")
+def sweep():
+    """Raise the reminders and escalations due today, once each (safe to run every few minutes)."""
+    try:
+        rules = escalation.load_rules(current_app.config["FOLLOWUPS_ESCALATION_RULES"])
+        with transaction():
+            counts = escalation.sweep(db.session, None, rules=rules)
+    except AppError as error:
+        _fail(error)
+    click.echo(f"{counts['today']}: {counts['items_read']} items due or near, "
+               f"{counts['reminders']} reminders and {counts['escalations']} escalations raised, "
+               f"{counts['already_raised']} already raised before")

@@ -5,6 +5,7 @@ from server.models.checklists import ChecklistItem, ChecklistTemplate
 from server.models.followups import (
     Document,
     DocumentCounter,
+    Notification,
     OrderMove,
     RectificationOrder,
     WorkingCalendar,
@@ -39,6 +40,7 @@ __all__ = [
     "Premises", "PremisesCategory",
     "PushedRecord", "RejectedRecord", "ScopeSnapshot", "Task", "User",
     "WebSession",
-    "Document", "DocumentCounter", "OrderMove", "RectificationOrder", "WorkingCalendar",
+    "Document", "DocumentCounter", "Notification", "OrderMove", "RectificationOrder",
+    "WorkingCalendar",
     "Complainant", "Complaint", "ComplaintCategory",
 ]

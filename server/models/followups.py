@@ -2,11 +2,23 @@
 
 from datetime import date
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
 from server.models._types import UTCDateTime, utcnow
+from server.models.complaints import Complaint
+from server.models.tasks import Task
 
 # The moves between them are data: server/followups/order_transitions.json.
 ORDER_STATES = {
@@ -132,3 +144,40 @@ class DocumentCounter(db.Model):
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     prefix: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_serial: Mapped[int] = mapped_column(Integer, default=0)
+
+
+NOTIFICATION_KINDS = {"reminder": ("到期提醒", "Reminder"), "escalation": ("逾期督办", "Escalation")}
+
+
+class Notification(db.Model):
+    """A reminder before a due date or an escalation after it, raised once to one user.
+
+    Unique per (user, subject, kind, level): the sweep inserts ON CONFLICT DO NOTHING, so a
+    second sweep raises nothing. Overdue itself is never stored: it is computed from due dates.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("user_id", "subject_kind", "subject_id", "kind", "level",
+                                       name="uq_notifications_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    # Reminders: "before_N" (N days before due); escalations: the grid level told.
+    level: Mapped[str] = mapped_column(String(32))
+    cell_id: Mapped[int | None] = mapped_column(ForeignKey("grid_cells.id"), nullable=True)
+    premises_id: Mapped[int | None] = mapped_column(ForeignKey("premises.id"), nullable=True)
+    raised_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    read_at = mapped_column(UTCDateTime, nullable=True)
+
+
+# The overdue list and the sweep read the open items of each kind by due date
+# (services/followups/overdue.py SOURCES): open-ness first, then the date range, so what they
+# read follows the items due, not the closed history behind them.
+Index("ix_rectification_orders_state_deadline", RectificationOrder.state,
+      RectificationOrder.deadline)
+Index("ix_tasks_status_due_date", Task.status, Task.due_date)
+Index("ix_complaints_feedback_open", Complaint.feedback_at, Complaint.feedback_due)

@@ -3,10 +3,18 @@
 from marshmallow import Schema, fields, validate
 
 from server.models.checklists import SEVERITIES
-from server.models.followups import DEADLINE_SOURCES, DOCUMENT_KINDS, DOCUMENT_LAYOUTS, ORDER_STATES
+from server.models.followups import (
+    DEADLINE_SOURCES,
+    DOCUMENT_KINDS,
+    DOCUMENT_LAYOUTS,
+    NOTIFICATION_KINDS,
+    ORDER_STATES,
+)
+from server.models.grid import LEVEL_LABELS
 from server.schemas.common import Id, PageArgs, Text, labels_of
 from server.schemas.inspections import SHA256
 from server.services.followups.orders import MOVE_FIELDS
+from server.services.followups.overdue import OVERDUE_KINDS
 from server.services.followups.transitions import shipped_transitions
 
 ITEM_CODE = Text(validate=validate.Length(min=1, max=32))
@@ -104,3 +112,57 @@ class DocumentSchema(Schema):
     premises_id = fields.Int()
     cell_id = fields.Int(allow_none=True)
     verification_token = fields.Str()
+
+
+class OverdueQuery(PageArgs):
+    kind = Text(validate=validate.OneOf(OVERDUE_KINDS))
+    cell_id = Id()
+    min_days = fields.Int(load_default=1, validate=validate.Range(min=0, max=3660))
+
+
+class OwnerOut(Schema):
+    id = fields.Int()
+    username = fields.Str()
+    display_name = fields.Str()
+
+
+class OverdueItem(Schema):
+    kind = fields.Str()
+    kind_label = fields.Function(lambda item: labels_of(OVERDUE_KINDS, item["kind"]))
+    id = fields.Int()
+    due_date = fields.Date()
+    days_overdue = fields.Int()
+    cell_id = fields.Int(allow_none=True)
+    premises_id = fields.Int(allow_none=True)
+    premises_name = fields.Str(allow_none=True)
+    owners = fields.List(fields.Nested(OwnerOut))
+
+
+class NotificationQuery(PageArgs):
+    unread = fields.Bool(load_default=False)
+    kind = Text(validate=validate.OneOf(NOTIFICATION_KINDS))
+
+
+def _level_label(notification):
+    if notification.kind == "escalation":
+        return labels_of(LEVEL_LABELS, notification.level)
+    days = int(notification.level.removeprefix("before_"))
+    if days == 0:
+        return {"zh": "今日到期", "en": "Due today"}
+    return {"zh": f"{days}天后到期", "en": f"Due in {days} days"}
+
+
+class NotificationSchema(Schema):
+    id = fields.Int()
+    kind = fields.Str()
+    kind_label = fields.Function(lambda n: labels_of(NOTIFICATION_KINDS, n.kind))
+    subject_kind = fields.Str()
+    subject_kind_label = fields.Function(lambda n: labels_of(OVERDUE_KINDS, n.subject_kind))
+    subject_id = fields.Int()
+    due_date = fields.Date()
+    level = fields.Str()
+    level_label = fields.Function(_level_label)
+    cell_id = fields.Int(allow_none=True)
+    premises_id = fields.Int(allow_none=True)
+    raised_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)

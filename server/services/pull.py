@@ -18,6 +18,7 @@ from server.models import (
     GridCell,
     GridMap,
     Inspection,
+    Notification,
     Premises,
     RectificationOrder,
     ScopeSnapshot,
@@ -27,6 +28,7 @@ from server.services.changes import BROADCAST_KINDS, feed_head
 from server.services.followups.orders import orders_query
 from server.services.followups.transitions import shipped_transitions
 from server.services.followups.complaints import OPEN_STATUSES, complaints_query
+from server.services.followups.notifications import notifications_query
 from server.services.inspections import inspections_query
 from server.services.premises import premises_query
 from server.services.scope import cell_scope_clause
@@ -144,7 +146,8 @@ def _check_servable(session, position, head):
 # A snapshot is sent in steps, each read by id: (kind, op). New kinds go at the end, so a
 # snapshot cursor issued before they came still names the same step.
 FULL_STEPS = (("cell", "upsert"), ("premises", "upsert"), ("task", "upsert"),
-              ("checklist", "upsert"), ("order", "upsert"), ("complaint", "upsert"))
+              ("checklist", "upsert"), ("order", "upsert"), ("complaint", "upsert"),
+              ("notification", "upsert"))
 DELTA_STEPS = (("cell", "delete"), ("premises", "delete"), ("task", "delete"),
                ("cell", "upsert"), ("premises", "upsert"), ("task", "upsert"),
                ("order", "delete"), ("order", "upsert"),
@@ -223,6 +226,12 @@ def _snapshot_rows(session, user, kind, only_cells, after_id, limit):
         model = Complaint
         if only_cells is not None:
             query = query.where(Complaint.cell_id.in_(sorted(only_cells)))
+    elif kind == "notification":  # the user's own unread ones; they belong to no cell
+        if only_cells is not None:
+            return []
+        query = select(Notification).where(Notification.user_id == user.id,
+                                           Notification.read_at.is_(None))
+        model = Notification
     else:
         query = select(ChecklistTemplate).where(ChecklistTemplate.status == "active")
         model = ChecklistTemplate
@@ -261,9 +270,11 @@ LOADERS = {
     "checklist": lambda user: select(ChecklistTemplate),
     "order": lambda user: orders_query(user),
     "complaint": lambda user: complaints_query(user),
+    "notification": lambda user: notifications_query(user),
 }
 MODELS = {"premises": Premises, "task": Task, "inspection_status": Inspection,
-          "checklist": ChecklistTemplate, "order": RectificationOrder, "complaint": Complaint}
+          "checklist": ChecklistTemplate, "order": RectificationOrder, "complaint": Complaint,
+          "notification": Notification}
 
 
 def materialize(session, user, changes):

@@ -67,3 +67,41 @@ def test_the_rules_check_prints_the_table(runner, tmp_path):
     bad.write_text(json.dumps({"unit": "working_days", "rules": []}), encoding="utf-8")
     refused = runner.invoke(args=["followups", "rules", "check", str(bad)])
     assert refused.exit_code == 1 and "general rule" in refused.output
+
+
+def test_the_sweep_raises_once_and_a_second_run_raises_nothing(runner, db_session):
+    from datetime import UTC, date, datetime
+
+    import time_machine
+
+    from server.models import Notification
+    from tests.factories import assign, make_user
+    from tests.integration.followups_scene import NOW, build_scene, issue
+
+    with time_machine.travel(NOW, tick=False):
+        scene = build_scene(db_session)
+        street = make_user(db_session, "supervisor", "street_sup")
+        assign(db_session, scene.world.admin, street, scene.world.grid.cells["D1001"])
+        issue(db_session, scene, deadline=date(2026, 3, 5))
+        db_session.flush()
+    with time_machine.travel(datetime(2026, 3, 8, 2, 30, tzinfo=UTC), tick=False):
+        first = runner.invoke(args=["followups", "sweep"])
+        assert first.exit_code == 0, first.output
+        assert first.output.strip() == ("2026-03-08: 2 items due or near, 0 reminders and 2 "
+                                        "escalations raised, 0 already raised before")
+        second = runner.invoke(args=["followups", "sweep"])
+        assert "0 reminders and 0 escalations raised, 2 already raised before" in second.output
+    db_session.expire_all()
+    assert {n.user_id for n in db_session.query(Notification)} == {street.id}
+    assert db_session.query(AuditEvent).filter_by(action="followups.sweep").count() == 2
+
+
+def test_the_escalation_rules_check_prints_the_table_or_the_problems(runner, tmp_path):
+    shipped = runner.invoke(args=["followups", "rules", "check-escalation"])
+    assert shipped.exit_code == 0, shipped.output
+    assert "escalate to street   3 days overdue" in shipped.output
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"remind": [], "escalate": [{"days_overdue": 3,
+                                                             "level": "city"}]}))
+    bad = runner.invoke(args=["followups", "rules", "check-escalation", str(path)])
+    assert bad.exit_code == 1 and "escalate[0].level must be one of" in bad.output

@@ -19,6 +19,7 @@ from server.models import (
     GridCell,
     GridMap,
     Inspection,
+    Notification,
     Premises,
     RectificationOrder,
     Task,
@@ -62,6 +63,7 @@ def scene(db_session, request, app, world):
                      cells=SCOPES["supervisor"], users={"wang", "liu"})
     _add_field_work(db_session, scene, app.config["PHOTO_DIR"], world)
     _add_complaints(db_session, scene, world)
+    _add_overdue(db_session, scene, world)
     from server.services.devices import register_device
 
     scene["other_device"] = register_device(db_session, world.zhao, device_uid="other-1",
@@ -134,6 +136,29 @@ def _add_complaints(db_session, scene, world):
     scene["unrouted_complaint"] = take(address="某地")
 
 
+def _add_overdue(db_session, scene, world):
+    """An open task 5 days overdue at each clinic, and a notification for each side: zhao's
+    unread (out of reach), the actor's already read (reading it again changes nothing)."""
+    from server.models import Notification
+    from server.models._types import utcnow
+
+    due = date.today() - timedelta(days=5)
+    for side, premises, owner, user in (("own_work", world.clinic, world.wang, scene["actor"]),
+                                        ("foreign_work", world.foreign_clinic, world.zhao,
+                                         world.zhao)):
+        task = Task(kind="routine_patrol", premises_id=premises.id, cell_id=premises.cell_id,
+                    due_date=due, status="open", assignees=[owner])
+        db_session.add(task)
+        db_session.flush()
+        notification = Notification(
+            user_id=user.id, kind="escalation", subject_kind="task", subject_id=task.id,
+            due_date=due, level="street", cell_id=premises.cell_id, premises_id=premises.id,
+            read_at=utcnow() if side == "own_work" else None)
+        db_session.add(notification)
+        db_session.flush()
+        scene[side]["notification"] = notification
+
+
 def foreign_values(scene):
     """Path parameter values that point outside the coordinator's scope."""
     cells = scene["grid"].cells
@@ -152,6 +177,7 @@ def foreign_values(scene):
         "order_id": [scene["foreign_work"]["order"].id],
         "document_id": [scene["foreign_work"]["document"].id],
         "complaint_id": [scene["foreign_work"]["complaint"].id, scene["unrouted_complaint"].id],
+        "notification_id": [scene["foreign_work"]["notification"].id],
     }
 
 
@@ -163,7 +189,8 @@ def own_values(scene):
             "inspection_id": [own["inspection"].id], "template_id": [own["inspection"].template_id],
             "sha256": [own["photo"].sha256], "kind": ["thumb"],
             "device_id": [scene["own_device"].id], "order_id": [own["order"].id],
-            "document_id": [own["document"].id], "complaint_id": [own["complaint"].id]}
+            "document_id": [own["document"].id], "complaint_id": [own["complaint"].id],
+            "notification_id": [own["notification"].id]}
 
 
 def bodies(scene, db_session):
@@ -228,6 +255,7 @@ def _serializable(data):
 
 
 QUERY = {"/api/v1/cells/lookup": "lon=106.15&lat=39.05",
+         "/api/v1/followups/overdue": "min_days=0",
          "/api/v1/maps/{map_id}/levels": "level=street"}
 
 
@@ -276,6 +304,8 @@ def snapshot(db_session):
         "complaints": sorted((c.id, c.status, c.cell_id, c.task_id, c.feedback_at)
                              for c in db_session.query(Complaint)),
         "documents": sorted((d.id, d.subject_id, d.number) for d in db_session.query(Document)),
+        "notifications": sorted((n.id, n.user_id, n.read_at)
+                                for n in db_session.query(Notification)),
     }
 
 
@@ -315,3 +345,16 @@ def test_every_endpoint_keeps_a_user_in_their_scope(client, db_session, scene):
     after = snapshot(db_session)
     # Signing in stores a token, not data; nothing else may change.
     assert after == before
+
+
+def test_the_overdue_list_in_the_walk_shows_own_and_never_foreign_work(client, db_session,
+                                                                        scene):
+    """The walk's overdue answer is not empty: the leak check above has something to bite on."""
+    headers = auth_headers(db_session, scene["actor"])
+    items = client.get("/api/v1/followups/overdue", headers=headers).get_json()
+    own_task = scene["own_work"]["notification"].subject_id
+    assert ("task", own_task, 5) in [(i["kind"], i["id"], i["days_overdue"]) for i in items]
+    foreign_task = scene["foreign_work"]["notification"].subject_id
+    assert foreign_task not in [i["id"] for i in items if i["kind"] == "task"]
+    mine = client.get("/api/v1/followups/notifications", headers=headers).get_json()
+    assert [n["id"] for n in mine] == [scene["own_work"]["notification"].id]

@@ -6,6 +6,9 @@
 - `transitions.py`: the order state machine (a data file), pure.
 - `orders.py`: issue, list, read and move rectification orders.
 - `complaints.py`: complaints and reports: intake, routing, verification, feedback.
+- `overdue.py`: the registry of due-dated obligations (SOURCES) and the overdue list.
+- `escalation.py`: the reminder/escalation rules (a data file) and the sweep.
+- `notifications.py`: a user's own notifications: list, mark read.
 
 The data files live in server/followups/ (see its README.md).
 """
