@@ -225,3 +225,37 @@ def test_an_order_whose_task_has_no_assignees_reminds_the_cells_staff_on_duty(db
     # The order falls back to the cell's staff (wang on the cell, li on the district); the
     # task itself has nobody to remind.
     assert told == sorted([(scene.world.wang.id, "order"), (scene.li.id, "order")])
+
+
+@pytest.fixture
+def unstaffed_street(db_session):
+    """The same order, with nobody on street D1001: chief (district D1) is the nearest above."""
+    with time_machine.travel(NOW, tick=False):
+        scene = build_scene(db_session)
+        order = issue(db_session, scene, deadline=DEADLINE)
+        db_session.flush()
+    return scene, order
+
+
+def test_a_level_without_supervisors_escalates_to_the_nearest_one_above(db_session,
+                                                                        unstaffed_street):
+    scene, order = unstaffed_street
+    assert run(db_session, 8)["escalations"] == 2  # 3 days overdue: the street's level
+    chief = scene.world.chief.id
+    assert [n for n in raised(db_session) if n[1] == "escalation"] == sorted(
+        (chief, "escalation", "street", kind, subject_id)
+        for kind, subject_id in (("order", order.id), ("task", order.task_id)))
+
+
+def test_a_grid_without_supervisors_escalates_to_the_admins(db_session, unstaffed_street):
+    from server.models import CellAssignment, User
+
+    scene, order = unstaffed_street
+    supervisors = select(User.id).where(User.role == "supervisor")
+    for assignment in db_session.scalars(select(CellAssignment).where(
+            CellAssignment.user_id.in_(supervisors))):
+        db_session.delete(assignment)
+    db_session.flush()
+    assert run(db_session, 8)["escalations"] == 2
+    escalated = {(n[0], n[2]) for n in raised(db_session) if n[1] == "escalation"}
+    assert escalated == {(scene.world.admin.id, "street")}

@@ -152,31 +152,45 @@ def sweep(session, actor, *, rules, today=None):
 
 
 def _supervisors_above(session, cell_ids, levels):
-    """Return {(cell id, level): [supervisor ids]}: supervisors in force on the cell's ancestor
-    (or the cell itself) at that grid level."""
+    """Return {(cell id, level): [user ids]} to tell for each escalation level of each cell.
+
+    The supervisors in force on the cell's ancestor (or the cell itself) at that grid level;
+    when that level has none, those of the nearest ancestor above that has some; when no
+    ancestor has any, the admins. An overdue item is never escalated to nobody.
+    """
     if not cell_ids or not levels:
         return {}
     paths = dict(session.execute(select(GridCell.id, GridCell.path)
                                  .where(GridCell.id.in_(sorted(cell_ids)))).all())
-    ancestors = {cell_id: [int(part) for part in path.strip("/").split("/") if part]
-                 for cell_id, path in paths.items()}
-    every = sorted({a for chain in ancestors.values() for a in chain})
-    found = {}
-    for cell_id, level, user_id in session.execute(
-            select(GridCell.id, GridCell.level, CellAssignment.user_id)
-            .join(CellAssignment, CellAssignment.cell_id == GridCell.id)
+    # path lists the ids from the top of the map down to the cell itself
+    chains = {cell_id: [int(part) for part in path.strip("/").split("/") if part]
+              for cell_id, path in paths.items()}
+    every = sorted({a for chain in chains.values() for a in chain})
+    level_of = dict(session.execute(select(GridCell.id, GridCell.level)
+                                    .where(GridCell.id.in_(every))).all())
+    staff = {}
+    for cell_id, user_id in session.execute(
+            select(CellAssignment.cell_id, CellAssignment.user_id)
             .join(User, User.id == CellAssignment.user_id)
-            .where(GridCell.id.in_(every), GridCell.level.in_(sorted(levels)),
-                   active_assignment_clause(), User.active, User.role == "supervisor")
+            .where(CellAssignment.cell_id.in_(every), active_assignment_clause(), User.active,
+                   User.role == "supervisor")
             .order_by(CellAssignment.user_id)):
-        found.setdefault(cell_id, (level, []))[1].append(user_id)
+        staff.setdefault(cell_id, []).append(user_id)
+    admins = None
     told = {}
-    for cell_id, chain in ancestors.items():
-        for ancestor in chain:
-            if ancestor in found:
-                level, users = found[ancestor]
-                told.setdefault((cell_id, level), [])
-                told[(cell_id, level)] += [u for u in users if u not in told[(cell_id, level)]]
+    for cell_id, chain in chains.items():
+        for level in levels:
+            at = [n for n, ancestor in enumerate(chain) if level_of.get(ancestor) == level]
+            if not at:
+                continue  # the cell lies above that level: nothing to escalate there
+            above = [ancestor for ancestor in reversed(chain[:at[0] + 1]) if staff.get(ancestor)]
+            if above:
+                told[(cell_id, level)] = staff[above[0]]
+                continue
+            if admins is None:
+                admins = list(session.scalars(select(User.id).where(
+                    User.role == "admin", User.active).order_by(User.id)))
+            told[(cell_id, level)] = admins
     return told
 
 
