@@ -121,8 +121,10 @@ def measure(session, rounds):
 def analyze(session):
     from sqlalchemy import text
 
-    session.execute(text("ANALYZE"))
-    session.commit()
+    from server.db import transaction
+
+    with transaction():
+        session.execute(text("ANALYZE"))
 
 
 def run(url, base, due, rounds, explain=False):

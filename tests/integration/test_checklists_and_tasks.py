@@ -1,13 +1,26 @@
 """Checklist templates (一单) and tasks with default assignees."""
 
-from datetime import date, timedelta
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 
 from server.errors import Conflict
 from server.models import ChecklistTemplate
-from server.services.checklists import SHIPPED, applicable_items, load_template, load_templates
-from tests.factories import assign, auth_headers, load_checklists, make_grid, make_premises, make_user
+from server.services.checklists import (
+    SHIPPED,
+    applicable_items,
+    load_template,
+    load_templates,
+)
+from tests.factories import (
+    assign,
+    auth_headers,
+    load_checklists,
+    make_grid,
+    make_premises,
+    make_user,
+)
 
 
 def test_shipped_templates_load_once(db_session):
@@ -48,8 +61,17 @@ def test_checklists_api_lists_templates_for_a_category(client, db_session):
     assert item["legal_basis"] and item["severity_label"]["zh"]
 
 
+# A Monday morning in every zone the servers run in: tests that create dated things run then.
+MONDAY = datetime(2026, 3, 2, 2, 30, tzinfo=UTC)
+
+
 @pytest.fixture
 def office(db_session):
+    with time_machine.travel(MONDAY, tick=False):  # the staff start that day
+        return _office(db_session)
+
+
+def _office(db_session):
     grid = make_grid(db_session)
     admin = make_user(db_session, "admin")
     supervisor = make_user(db_session, "supervisor", "liu")
@@ -67,10 +89,10 @@ def office(db_session):
 def test_task_assignees_default_to_staff_whose_duty_covers_the_category(client, db_session,
                                                                         office):
     _, _, supervisor, clinics_only, _, officer, premises = office
-    response = client.post("/api/v1/tasks/", json={
-        "kind": "routine_patrol", "premises_id": premises.id,
-        "due_date": (date.today() + timedelta(days=7)).isoformat()},
-        headers=auth_headers(db_session, supervisor))
+    with time_machine.travel(MONDAY, tick=False):
+        response = client.post("/api/v1/tasks/", json={
+            "kind": "routine_patrol", "premises_id": premises.id, "due_date": "2026-03-09"},
+            headers=auth_headers(db_session, supervisor))
     assert response.status_code == 201, response.get_json()
     assert sorted(response.get_json()["assignee_ids"]) == sorted([clinics_only.id, officer.id])
     assert response.get_json()["kind_label"] == {"zh": "日常巡查", "en": "Routine patrol"}

@@ -6,15 +6,16 @@ the first's lock, then takes the next serial (or finds the first's document of t
 """
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
+import time_machine
 from sqlalchemy import select
 
 from server.models import Document, RectificationOrder, User
 from server.services.followups.deadlines import load_rules
 from server.services.followups.documents import Office, issue_order_document
 from server.services.followups.orders import issue_order
-from tests.integration.followups_scene import build_scene
+from tests.integration.followups_scene import NOW, build_scene
 from tests.integration.test_photo_races import blocked_or_done, in_background
 from tests.live import concurrent_sessions
 
@@ -30,7 +31,7 @@ def prepare(session):
         order, _ = issue_order(session, scene.li, {
             "client_uuid": str(uuid.uuid4()), "inspection_id": scene.inspection.id,
             "findings": ["MI-01"], "measures": "补办许可证",
-            "deadline": date.today() + timedelta(days=7)}, rules=load_rules())
+            "deadline": date(2026, 3, 9)}, rules=load_rules())
     issue_order_document(session, scene.li, order.id, office=OFFICE)
 
 
@@ -58,17 +59,18 @@ def _race(one, other, observer, first_order, second_order):
     return first_number, outcome
 
 
+@time_machine.travel(NOW, tick=False)  # one day throughout, whatever the real date
 def test_two_documents_issued_at_once_get_consecutive_numbers(tmp_path):
     with concurrent_sessions(tmp_path, 3, prepare=prepare) as (one, other, observer):
         orders = one.scalars(select(RectificationOrder.id).order_by(RectificationOrder.id)).all()
-        year = date.today().year
         first_number, outcome = _race(one, other, observer, orders[0], orders[1])
-        assert first_number == f"乌卫监意〔{year}〕第0002号"
-        assert outcome[0][1:] == (f"乌卫监意〔{year}〕第0003号", "created"), outcome
+        assert first_number == "乌卫监意〔2026〕第0002号"
+        assert outcome[0][1:] == ("乌卫监意〔2026〕第0003号", "created"), outcome
         observer.expire_all()
         assert sorted(observer.scalars(select(Document.serial))) == [1, 2, 3]
 
 
+@time_machine.travel(NOW, tick=False)  # one day throughout, whatever the real date
 def test_the_same_orders_document_issued_twice_at_once_is_issued_once(tmp_path):
     with concurrent_sessions(tmp_path, 3, prepare=prepare) as (one, other, observer):
         order = one.scalar(select(RectificationOrder.id).order_by(RectificationOrder.id))

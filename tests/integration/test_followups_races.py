@@ -5,30 +5,31 @@ row lock, then finds the state changed and answers illegal_move naming the state
 """
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
+import time_machine
 from sqlalchemy import select
 
 from server.models import AuditEvent, Inspection, OrderMove, RectificationOrder, User
 from server.services.followups.deadlines import load_rules
 from server.services.followups.orders import IllegalMove, issue_order, move_order
-from tests.integration.followups_scene import build_scene
+from tests.integration.followups_scene import NOW, build_scene
 from tests.integration.test_photo_races import blocked_or_done, in_background
 from tests.live import concurrent_sessions
 
 
 def prepare(session):
-    """The follow-ups scene and an order waiting for its recheck (deadline given: no calendar
-    is needed for today's real date)."""
+    """The follow-ups scene and an order waiting for its recheck (deadline given)."""
     scene = build_scene(session)
     order, _ = issue_order(session, scene.li, {
         "client_uuid": str(uuid.uuid4()), "inspection_id": scene.inspection.id,
         "findings": ["MI-01"], "measures": "补办许可证",
-        "deadline": date.today() + timedelta(days=7)}, rules=load_rules())
+        "deadline": date(2026, 3, 9)}, rules=load_rules())
     order.state = "recheck_due"
     session.flush()
 
 
+@time_machine.travel(NOW, tick=False)  # one day throughout, whatever the real date
 def test_two_recheck_outcomes_at_once_cannot_both_win(tmp_path):
     with concurrent_sessions(tmp_path, 3, prepare=prepare) as (one, other, observer):
         li = one.scalar(select(User).where(User.username == "li"))

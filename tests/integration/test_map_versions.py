@@ -5,7 +5,14 @@ import pytest
 from server.errors import Conflict
 from server.models import CellAssignment, GridMap
 from server.services import grid as grid_service
-from tests.factories import DISTRICTS, as_bytes, assign, feature_collection, make_grid, make_user
+from tests.factories import (
+    DISTRICTS,
+    as_bytes,
+    assign,
+    feature_collection,
+    make_grid,
+    make_user,
+)
 
 
 def new_version(db_session, jurisdiction="T1"):
@@ -67,17 +74,18 @@ def test_a_cell_with_children_cannot_be_cut_again(db_session):
 
 
 def test_ended_assignments_stay_on_the_retired_map(db_session):
-    from datetime import date, timedelta
+    from datetime import UTC, date, datetime
 
     import time_machine
 
     old = make_grid(db_session)
     admin = make_user(db_session, "admin")
-    # Assignments are never backdated: make it a month ago, when it began.
-    with time_machine.travel(date.today() - timedelta(days=30), tick=False):
+    # Assignments are never backdated: make it in January, when it began; it ended in February.
+    with time_machine.travel(datetime(2026, 1, 5, 2, 30, tzinfo=UTC), tick=False):
         ended = assign(db_session, admin, make_user(db_session), old.cells["D1"],
-                       valid_to=date.today() + timedelta(days=29))
-    grid_service.activate_map(db_session, new_version(db_session))
+                       valid_to=date(2026, 2, 3))
+    with time_machine.travel(datetime(2026, 3, 2, 2, 30, tzinfo=UTC), tick=False):
+        grid_service.activate_map(db_session, new_version(db_session))
     assert db_session.get(CellAssignment, ended.id).cell.map_id == old.map.id
 
 
