@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from server.errors import AppError, Conflict
 from server.models import ChecklistTemplate, Inspection, Premises, PushedRecord, RejectedRecord
+from server.photos import sha256_hex
 from server.schemas.followups import MoveIn, OrderIn
 from server.schemas.inspections import CorrectionIn, InspectionIn
 from server.schemas.premises import UPDATE_OPTIONAL, PremisesUpdate
@@ -123,7 +124,7 @@ def storable_json(value, max_bytes):
     if len(text) <= max_bytes and "\\u0000" not in text and not _has_lone_surrogate(value):
         return value if isinstance(value, dict) else {"value": value}
     raw = text.encode()
-    return {"truncated": True, "size": len(raw), "sha256": _sha256(raw),
+    return {"truncated": True, "size": len(raw), "sha256": sha256_hex(raw),
             "excerpt": text[:max_bytes]}
 
 
@@ -133,12 +134,6 @@ def _has_lone_surrogate(value):
     except UnicodeEncodeError:
         return True
     return False
-
-
-def _sha256(raw):
-    import hashlib
-
-    return hashlib.sha256(raw).hexdigest()
 
 
 def trim_rejected(session, actor, device, *, keep):

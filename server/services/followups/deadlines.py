@@ -69,8 +69,10 @@ def validate_rules(document, known_categories=None):
 
 
 @lru_cache(maxsize=8)
+@lru_cache(maxsize=8)
 def load_rules(path=SHIPPED_RULES):
-    """Read and validate a rule file (once per path); RulesInvalid when unreadable or wrong."""
+    """Read and validate a rule file, once per path and process (every push and order asks;
+    a changed file takes effect at the next restart); RulesInvalid when unreadable or wrong."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
