@@ -115,6 +115,11 @@ def sweep():
             counts = escalation.sweep(db.session, None, rules=rules)
     except AppError as error:
         _fail(error)
-    click.echo(f"{counts['today']}: {counts['items_read']} items due or near, "
-               f"{counts['reminders']} reminders and {counts['escalations']} escalations raised, "
+    click.echo(f"{counts['today']}: {_count(counts['items_read'], 'item')} due or near, "
+               f"{_count(counts['reminders'], 'reminder')} and "
+               f"{_count(counts['escalations'], 'escalation')} raised, "
                f"{counts['already_raised']} already raised before")
+
+
+def _count(number, noun):
+    return f"{number} {noun}{'' if number == 1 else 's'}"

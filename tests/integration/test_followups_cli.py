@@ -87,10 +87,10 @@ def test_the_sweep_raises_once_and_a_second_run_raises_nothing(runner, db_sessio
     with time_machine.travel(datetime(2026, 3, 8, 2, 30, tzinfo=UTC), tick=False):
         first = runner.invoke(args=["followups", "sweep"])
         assert first.exit_code == 0, first.output
-        assert first.output.strip() == ("2026-03-08: 2 items due or near, 0 reminders and 2 "
-                                        "escalations raised, 0 already raised before")
+        assert first.output.strip() == ("2026-03-08: 1 item due or near, 0 reminders and 1 "
+                                        "escalation raised, 0 already raised before")
         second = runner.invoke(args=["followups", "sweep"])
-        assert "0 reminders and 0 escalations raised, 2 already raised before" in second.output
+        assert "0 reminders and 0 escalations raised, 1 already raised before" in second.output
     db_session.expire_all()
     assert {n.user_id for n in db_session.query(Notification)} == {street.id}
     assert db_session.query(AuditEvent).filter_by(action="followups.sweep").count() == 2

@@ -73,8 +73,8 @@ def test_each_user_sees_the_overdue_items_of_their_cells_with_the_exact_days(cli
                                                                             due):
     scene, street, order, _, complaint, foreign = due
     world = scene.world
-    mine = [("order", order.id, 5), ("task", order.task_id, 5),
-            ("complaint_feedback", complaint.id, 4)]
+    # The order's recheck task is the order's obligation: one line, not two.
+    mine = [("order", order.id, 5), ("complaint_feedback", complaint.id, 4)]
     for user in (world.wang, street, world.chief, scene.li):
         assert keys(get(client, db_session, user)) == mine, user.username
     there = [("task", foreign.id, 9)]
@@ -103,17 +103,16 @@ def test_filters_kind_min_days_and_cell(client, db_session, due):
     chief = world.chief
     assert keys(get(client, db_session, chief, kind="complaint_feedback")) == [
         ("complaint_feedback", complaint.id, 4)]
-    assert keys(get(client, db_session, chief, min_days=5)) == [
-        ("order", order.id, 5), ("task", order.task_id, 5)]
+    assert keys(get(client, db_session, chief, min_days=5)) == [("order", order.id, 5)]
     assert keys(get(client, db_session, chief, min_days=6)) == []
     assert keys(get(client, db_session, world.admin, cell_id=world.grid.cells["D2"].id)) == [
         ("task", foreign.id, 9)]
     assert len(keys(get(client, db_session, chief,
-                        cell_id=world.grid.cells["D1001001"].id))) == 3
+                        cell_id=world.grid.cells["D1001001"].id))) == 2
     assert keys(get(client, db_session, chief, cell_id=world.grid.cells["D1002"].id)) == []
     # Paged like every list: most overdue first.
     assert keys(get(client, db_session, world.admin, limit=2, offset=1)) == [
-        ("order", order.id, 5), ("task", order.task_id, 5)]
+        ("order", order.id, 5), ("complaint_feedback", complaint.id, 4)]
     assert not_yet.id not in [item[1] for item in keys(get(client, db_session, world.admin,
                                                            min_days=0))]
 
@@ -138,4 +137,4 @@ def test_overdue_is_computed_on_the_day_asked_never_stored(client, db_session, d
     assert ("order", order.id, 0) in due_today
     # Answering the complaint takes it off the list at once: nothing to clear.
     db_session.execute(update(Complaint).values(feedback_at=NOW, feedback_text="已答复"))
-    assert [k for k, *_ in keys(get(client, db_session, world.wang))] == ["order", "task"]
+    assert [k for k, *_ in keys(get(client, db_session, world.wang))] == ["order"]

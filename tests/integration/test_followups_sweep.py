@@ -46,33 +46,33 @@ def raised(db_session):
 def test_reminders_then_escalations_by_days_each_once(db_session, obligations):
     scene, street, order = obligations
     world, li, wang = scene.world, scene.li, scene.world.wang
-    subjects = [("order", order.id), ("task", order.task_id)]
+    subjects = [("order", order.id)]  # its recheck task is reminded as the order, not twice
     assert run(db_session, 2)["reminders"] == 0  # due in 3 days: before the window
     assert raised(db_session) == []
 
     counts = run(db_session, 3)  # 2 days before
-    assert (counts["reminders"], counts["escalations"]) == (4, 0)
+    assert (counts["reminders"], counts["escalations"]) == (2, 0)
     expected = sorted((user.id, "reminder", "before_2", *subject)
                       for user in (li, wang) for subject in subjects)
     assert raised(db_session) == expected
 
     again = run(db_session, 3)
-    assert (again["reminders"], again["escalations"], again["already_raised"]) == (0, 0, 4)
+    assert (again["reminders"], again["escalations"], again["already_raised"]) == (0, 0, 2)
     assert run(db_session, 4)["reminders"] == 0  # 1 day before: still the 2-day reminder
     assert raised(db_session) == expected
 
-    assert run(db_session, 5)["reminders"] == 4  # the due day
+    assert run(db_session, 5)["reminders"] == 2  # the due day
     expected += [(user.id, "reminder", "before_0", *subject)
                  for user in (li, wang) for subject in subjects]
     for quiet_day in (6, 7):  # 1 and 2 days overdue: nothing new
-        assert run(db_session, quiet_day) == {"today": f"2026-03-0{quiet_day}", "items_read": 2,
+        assert run(db_session, quiet_day) == {"today": f"2026-03-0{quiet_day}", "items_read": 1,
                                               "reminders": 0, "escalations": 0,
                                               "already_raised": 0}
 
-    assert run(db_session, 8)["escalations"] == 2  # 3 days overdue: the street's supervisor
+    assert run(db_session, 8)["escalations"] == 1  # 3 days overdue: the street's supervisor
     expected += [(street.id, "escalation", "street", *subject) for subject in subjects]
     assert run(db_session, 14)["escalations"] == 0  # 9 days: nothing new
-    assert run(db_session, 15)["escalations"] == 2  # 10 days: the district's (chief)
+    assert run(db_session, 15)["escalations"] == 1  # 10 days: the district's (chief)
     expected += [(world.chief.id, "escalation", "district", *subject) for subject in subjects]
     assert run(db_session, 15)["escalations"] == 0
     assert raised(db_session) == sorted(expected)
@@ -85,12 +85,10 @@ def test_an_item_first_seen_long_overdue_is_escalated_to_every_level_reached(db_
                                                                             obligations):
     scene, street, order = obligations
     counts = run(db_session, 20)  # 15 days overdue, never swept before
-    assert (counts["reminders"], counts["escalations"]) == (0, 4)
+    assert (counts["reminders"], counts["escalations"]) == (0, 2)
     assert raised(db_session) == sorted(
         [(street.id, "escalation", "street", "order", order.id),
-         (street.id, "escalation", "street", "task", order.task_id),
-         (scene.world.chief.id, "escalation", "district", "order", order.id),
-         (scene.world.chief.id, "escalation", "district", "task", order.task_id)])
+         (scene.world.chief.id, "escalation", "district", "order", order.id)])
 
 
 def test_one_audit_event_per_run_and_one_feed_event_per_notification_to_its_user(db_session,
@@ -101,8 +99,8 @@ def test_one_audit_event_per_run_and_one_feed_event_per_notification_to_its_user
     db_session.flush()
     audits = db_session.scalars(select(AuditEvent).where(
         AuditEvent.action == "followups.sweep")).all()
-    assert [(a.details["reminders"], a.details["already_raised"]) for a in audits] == [(4, 0),
-                                                                                      (0, 4)]
+    assert [(a.details["reminders"], a.details["already_raised"]) for a in audits] == [(2, 0),
+                                                                                      (0, 2)]
     events = db_session.execute(select(ChangeEvent.entity_id, ChangeEvent.user_id,
                                        ChangeEvent.cell_id)
                                 .where(ChangeEvent.entity_type == "notification")).all()
@@ -113,7 +111,7 @@ def test_one_audit_event_per_run_and_one_feed_event_per_notification_to_its_user
 def test_a_notification_reaches_its_users_pull_and_nobody_elses(client, db_session, obligations):
     scene, street, _ = obligations
     world = scene.world
-    run(db_session, 8)  # street escalation (2) and nothing else (reminders were never swept)
+    run(db_session, 8)  # street escalation (1) and nothing else (reminders were never swept)
     with time_machine.travel(day(8), tick=False):
         pages = {name: client.get("/api/v1/sync/pull?limit=1000",
                                   headers=auth_headers(db_session, user)).get_json()
@@ -121,7 +119,7 @@ def test_a_notification_reaches_its_users_pull_and_nobody_elses(client, db_sessi
                                     ("chief", world.chief), ("admin", world.admin))}
         mine = [n.id for n in db_session.scalars(select(Notification).where(
             Notification.user_id == street.id))]
-        assert len(mine) == 2
+        assert len(mine) == 1
         got = [i for i in pages["street"]["items"] if i["type"] == "notification"]
         assert sorted(i["id"] for i in got) == sorted(mine)
         assert {i["data"]["kind"] for i in got} == {"escalation"}
@@ -132,7 +130,7 @@ def test_a_notification_reaches_its_users_pull_and_nobody_elses(client, db_sessi
         cursors = {name: (page["next_cursor"], page["scope"]) for name, page in pages.items()}
     run(db_session, 15)
     with time_machine.travel(day(15), tick=False):
-        for name, user, count in (("chief", world.chief, 2), ("street", street, 0),
+        for name, user, count in (("chief", world.chief, 1), ("street", street, 0),
                                   ("wang", world.wang, 0), ("admin", world.admin, 0)):
             cursor, scope = cursors[name]
             page = client.get("/api/v1/sync/pull", query_string={"cursor": cursor,
@@ -148,7 +146,7 @@ def test_notifications_api_lists_own_and_marks_read_once(client, db_session, obl
     with time_machine.travel(day(9), tick=False):
         headers = auth_headers(db_session, street)
         listed = client.get("/api/v1/followups/notifications", headers=headers).get_json()
-        assert len(listed) == 2 and {n["kind"] for n in listed} == {"escalation"}
+        assert len(listed) == 1 and {n["kind"] for n in listed} == {"escalation"}
         assert listed[0]["kind_label"] == {"zh": "逾期督办", "en": "Escalation"}
         target = listed[0]["id"]
         other = auth_headers(db_session, scene.world.chief)
@@ -203,9 +201,10 @@ def test_complaint_feedback_reminds_its_verifiers_and_closed_or_far_items_are_no
         issue_order(db_session, scene, deadline=date(2026, 3, 30))  # far ahead
         db_session.flush()
     counts = run(db_session, 5)
-    # Read: the open order, its task, the unanswered complaint. Not the closed order, its done
-    # task, the answered complaint, the done verification task, nor the order due on the 30th.
-    assert counts["items_read"] == 3
+    # Read: the open order (its task is the order's), the unanswered complaint. Not the closed
+    # order, its done task, the answered complaint, the done verification task, nor the order
+    # due on the 30th.
+    assert counts["items_read"] == 2
     assert sorted((n.user_id, n.subject_kind, n.subject_id, n.level)
                   for n in db_session.scalars(select(Notification).where(
                       Notification.subject_kind == "complaint_feedback"))) == [
@@ -240,11 +239,10 @@ def unstaffed_street(db_session):
 def test_a_level_without_supervisors_escalates_to_the_nearest_one_above(db_session,
                                                                         unstaffed_street):
     scene, order = unstaffed_street
-    assert run(db_session, 8)["escalations"] == 2  # 3 days overdue: the street's level
+    assert run(db_session, 8)["escalations"] == 1  # 3 days overdue: the street's level
     chief = scene.world.chief.id
-    assert [n for n in raised(db_session) if n[1] == "escalation"] == sorted(
-        (chief, "escalation", "street", kind, subject_id)
-        for kind, subject_id in (("order", order.id), ("task", order.task_id)))
+    assert [n for n in raised(db_session) if n[1] == "escalation"] == [
+        (chief, "escalation", "street", "order", order.id)]
 
 
 def test_a_grid_without_supervisors_escalates_to_the_admins(db_session, unstaffed_street):
@@ -256,6 +254,6 @@ def test_a_grid_without_supervisors_escalates_to_the_admins(db_session, unstaffe
             CellAssignment.user_id.in_(supervisors))):
         db_session.delete(assignment)
     db_session.flush()
-    assert run(db_session, 8)["escalations"] == 2
+    assert run(db_session, 8)["escalations"] == 1
     escalated = {(n[0], n[2]) for n in raised(db_session) if n[1] == "escalation"}
     assert escalated == {(scene.world.admin.id, "street")}

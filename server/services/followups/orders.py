@@ -43,6 +43,10 @@ MOVE_FIELDS = {
 }
 
 
+# The origin of an order's recheck task: "order:<id>".
+ORDER_ORIGIN = "order:"
+
+
 class IllegalMove(Conflict):
     code = "illegal_move"
 
@@ -102,7 +106,7 @@ def _opened(session, actor, order, premises, *, device_id=None, details=None):
 def schedule_recheck(session, actor, order, premises):
     """Create the rectification_recheck task due on the deadline, for the cell's staff on duty."""
     task = Task(kind="rectification_recheck", premises_id=premises.id, cell_id=premises.cell_id,
-                due_date=order.deadline, status="open", origin=f"order:{order.id}",
+                due_date=order.deadline, status="open", origin=f"{ORDER_ORIGIN}{order.id}",
                 note=f"整改复查 / recheck of rectification order {order.id}",
                 created_by_id=actor.id,
                 assignees=list(cell_staff(session, premises.cell, premises.category_code)))

@@ -13,6 +13,7 @@ from sqlalchemy import literal_column, select, union_all
 
 from server.models import Complaint, GridCell, Premises, RectificationOrder, Task, User
 from server.models.tasks import task_assignees
+from server.services.followups.orders import ORDER_ORIGIN
 from server.services.followups.transitions import shipped_transitions
 from server.services.scope import cell_scope_clause, get_cell_in_scope
 from server.services.tasks import cell_staff
@@ -44,10 +45,12 @@ def _open_orders():
 
 
 def _open_tasks():
+    # An order's recheck task is the order's obligation, due on its deadline: the order stands
+    # for it (one reminder, one line on the list), and its owners are the task's assignees.
     return (select(*_columns("task", Task.id, Task.due_date, Premises.cell_id, Task.premises_id,
                              Task.id))
             .join(Premises, Premises.id == Task.premises_id)
-            .where(Task.status == "open"))
+            .where(Task.status == "open", Task.origin.not_like(f"{ORDER_ORIGIN}%")))
 
 
 def _unanswered_complaints():
