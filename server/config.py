@@ -78,6 +78,9 @@ class Config:
         self.DOCUMENT_OFFICE_CODE = os.environ.get("DOCUMENT_OFFICE_CODE", "office")
         self.DOCUMENT_OFFICE_NAME = os.environ.get("DOCUMENT_OFFICE_NAME", "卫生健康综合监督执法机构")
         self.DOCUMENT_OFFICE_PREFIX = os.environ.get("DOCUMENT_OFFICE_PREFIX", "卫监意")
+        # Cases (案件, services/followups/cases.py): numbered like documents, per office code
+        # (DOCUMENT_OFFICE_CODE), year and this prefix, e.g. 乌卫立〔2026〕第0001号.
+        self.CASE_NUMBER_PREFIX = os.environ.get("CASE_NUMBER_PREFIX", "乌卫立")
         self.DOCUMENT_FONT = os.environ.get("DOCUMENT_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
         # The QR code's verification URL starts with this (empty: the request's own host).
         self.DOCUMENT_VERIFY_BASE_URL = os.environ.get("DOCUMENT_VERIFY_BASE_URL", "")

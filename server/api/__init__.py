@@ -5,6 +5,7 @@ def register_api(api, app):
     """Register every API blueprint on the flask-smorest Api."""
     from server.api import (
         assignments,
+        cases,
         cells,
         complaints,
         checklists,
@@ -25,4 +26,5 @@ def register_api(api, app):
                    inspections, photos, devices, sync, followups):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     api.register_blueprint(complaints.blp)  # under /api/v1/followups/complaints
+    api.register_blueprint(cases.blp)  # under /api/v1/followups/cases
     register_docs_assets(app)

@@ -17,10 +17,10 @@ from server.schemas.complaints import (
     ComplaintCategorySchema,
     ComplaintCreate,
     ComplaintFeedback,
+    ComplaintFieldSchema,
     ComplaintOfficeSchema,
     ComplaintQuery,
     ComplaintRoute,
-    ComplaintSchema,
     ComplaintVerify,
 )
 from server.services.followups import complaints as service
@@ -35,7 +35,7 @@ ID = "<int(max=2147483647):complaint_id>"
 
 def _answer(actor, complaints, status=200):
     """Serialise in the shape the actor's role may see (a list, or one complaint)."""
-    schema = ComplaintOfficeSchema() if service.sees_complainant(actor) else ComplaintSchema()
+    schema = ComplaintOfficeSchema() if service.sees_complainant(actor) else ComplaintFieldSchema()
     many = isinstance(complaints, list)
     response = jsonify(schema.dump(complaints, many=many))
     response.status_code = status

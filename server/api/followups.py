@@ -23,6 +23,7 @@ from server.services.followups import notifications as notifications_service
 from server.services.followups import overdue as overdue_service
 from server.services.followups import orders as service
 from server.services.followups.document_pdf import render
+from server.services.followups.cases import CaseNumbering
 from server.services.followups.deadlines import load_rules
 
 blp = Blueprint("followups", __name__, description="Follow-ups: rectification orders (责令改正)")
@@ -76,7 +77,13 @@ def move(data, order_id):
     """Move an order by the transitions table (server/followups/order_transitions.json)."""
     actor = current_user()
     with transaction():
-        return service.move_order(db.session, actor, order_id, data, rules=deadline_rules())
+        return service.move_order(db.session, actor, order_id, data, rules=deadline_rules(),
+                                  case_numbering=case_numbering())
+
+
+def case_numbering():
+    """Return how case numbers are made (DOCUMENT_OFFICE_CODE, CASE_NUMBER_PREFIX)."""
+    return CaseNumbering.from_config(current_app.config)
 
 
 def office():

@@ -7,7 +7,7 @@ from server.authentication import current_device, current_user
 from server.db import transaction
 from server.errors import AppError
 from server.extensions import db
-from server.api.followups import deadline_rules
+from server.api.followups import case_numbering, deadline_rules
 from server.schemas.cells import CellWithGeometry
 from server.schemas.premises import PremisesSchema
 from server.schemas.sync import PullQuery, PullResponse, PushRequest, PushResponse
@@ -76,7 +76,8 @@ def push_records(body):
             results = push(db.session, actor, device, body["records"],
                            limits=EvidenceLimits.from_config(current_app.config),
                            rejected_limits=RejectedLimits.from_config(current_app.config),
-                           deadline_rules=deadline_rules())
+                           deadline_rules=deadline_rules(),
+                           case_numbering=case_numbering())
     except BatchTooLarge as error:
         raise AppError(str(error), code="batch_too_large", status=413,
                        details={"max_records": MAX_BATCH_RECORDS}) from error

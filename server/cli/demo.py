@@ -1,11 +1,13 @@
 """`flask demo load`: the demo map and users, once."""
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from server.db import transaction
 from server.extensions import db
 from server.services.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+from server.services.followups.cases import CaseNumbering
 
 demo_cli = AppGroup("demo", help="Demo data.")
 
@@ -14,7 +16,8 @@ demo_cli = AppGroup("demo", help="Demo data.")
 def load():
     """Load Wuhai's demo grid and staff; safe to run again."""
     with transaction():
-        summary = load_demo(db.session)
+        summary = load_demo(db.session,
+                            case_numbering=CaseNumbering.from_config(current_app.config))
     if summary["map"]:
         click.echo(f"Loaded the demo grid map {summary['map_id']} (乌海市, 3 districts).")
     else:
@@ -23,7 +26,8 @@ def load():
     click.echo(f"Demo premises created: {summary['premises']} (each with a routine patrol task); "
                "checklist templates loaded.")
     followups = {"created": "created: rectification orders issued, due for recheck, passed, "
-                            "failed and one overdue; a real-name complaint awaiting its answer",
+                            "failed, escalated and one overdue; a real-name complaint awaiting its "
+                            "answer; the escalated order's case at 调查取证",
                  "present": "already there"}
     click.echo(f"Demo follow-ups {followups.get(summary['followups'], summary['followups'])}.")
     click.echo("Demo logins (password for all: " + DEMO_PASSWORD + "):")

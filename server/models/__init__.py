@@ -1,6 +1,7 @@
 """ORM models; importing this package registers every table on the metadata."""
 
 from server.models.audit import AuditChainHead, AuditEvent
+from server.models.cases import Case, CaseStage, CaseTransfer
 from server.models.checklists import ChecklistItem, ChecklistTemplate
 from server.models.followups import (
     Document,
@@ -43,4 +44,5 @@ __all__ = [
     "Document", "DocumentCounter", "Notification", "OrderMove", "RectificationOrder",
     "WorkingCalendar",
     "Complainant", "Complaint", "ComplaintCategory",
+    "Case", "CaseStage", "CaseTransfer",
 ]

@@ -45,6 +45,9 @@ class RectificationOrder(db.Model):
     # The premises' cell when the order was issued; visibility follows the premises' current cell.
     cell_id: Mapped[int | None] = mapped_column(ForeignKey("grid_cells.id"), index=True)
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
+    # The verified complaint this order answers, if any (same premises).
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True,
+                                                     nullable=True)
     # [{"item_code", "text", "legal_basis", "severity", "note"}] as they stood at issue.
     findings: Mapped[list] = mapped_column(JSON, default=list)
     measures: Mapped[str] = mapped_column(Text)

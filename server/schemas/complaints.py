@@ -58,6 +58,15 @@ class ComplaintSchema(Schema):
     updated_at = fields.DateTime()
 
 
+class ComplaintFieldSchema(ComplaintSchema):
+    """The field shape over the API: with the orders and cases the complaint opened (the
+    pull item stays ComplaintSchema)."""
+
+    orders = fields.Function(lambda c: [{"order_id": o.id, "state": o.state} for o in c.orders])
+    cases = fields.Function(lambda c: [{"case_id": k.id, "number": k.number, "state": k.state}
+                                       for k in c.cases])
+
+
 class ComplainantSchema(Schema):
     name = Text(required=True, validate=validate.Length(min=1, max=64))
     phone = Text(required=True, validate=validate.Regexp(r"^\+?[0-9][0-9 -]{4,30}[0-9]$"))
@@ -70,7 +79,7 @@ class ComplainantSchema(Schema):
             raise ValidationError("Not a resident ID number (check character).", "id_number")
 
 
-class ComplaintOfficeSchema(ComplaintSchema):
+class ComplaintOfficeSchema(ComplaintFieldSchema):
     """The office shape: the field shape, the complainant and the feedback."""
 
     complainant = fields.Function(

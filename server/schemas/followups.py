@@ -26,6 +26,8 @@ class OrderIn(Schema):
     findings = fields.List(ITEM_CODE, required=True, validate=validate.Length(min=1, max=200))
     measures = Text(required=True, validate=validate.Length(min=1, max=5000))
     deadline = fields.Date(allow_none=True, load_default=None)
+    # The complaint (same premises, being verified or verified) this order answers.
+    complaint_id = Id()
 
 
 class MoveIn(Schema):
@@ -88,6 +90,7 @@ class OrderSchema(Schema):
     state = fields.Str()
     state_label = fields.Function(lambda o: labels_of(ORDER_STATES, o.state))
     reissue_of_id = fields.Int(allow_none=True)
+    complaint_id = fields.Int(allow_none=True)
     reissued_as_id = fields.Function(_reissued_as)
     task_id = fields.Int(allow_none=True)
     issued_by_id = fields.Int()

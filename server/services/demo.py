@@ -46,7 +46,7 @@ DEMO_PREMISES = [
 ]
 
 
-def load_demo(session):
+def load_demo(session, case_numbering=None):
     """Load the demo map and users once; running it again changes nothing. Return a summary."""
     created = {"map": False, "users": [], "premises": 0}
     grid_map = session.scalar(select(GridMap).where(GridMap.jurisdiction_code == JURISDICTION))
@@ -74,7 +74,7 @@ def load_demo(session):
     created["premises"] = _load_premises(session, grid_map, find_user(session, "admin"))
     from server.services.demo_followups import load_demo_followups
 
-    created["followups"] = load_demo_followups(session)
+    created["followups"] = load_demo_followups(session, case_numbering=case_numbering)
     return {"map_id": grid_map.id, **created}
 
 

@@ -1,4 +1,5 @@
-"""Demo follow-ups: rectification orders in each state and a complaint awaiting its answer.
+"""Demo follow-ups: rectification orders in each state, a complaint awaiting its answer, and
+the case (案件) the escalated order opened, at 调查取证.
 
 Built through the services (inspections, orders, complaints) at the real current date, once:
 the first demo order's client UUID marks them loaded, so running the demo again adds nothing.
@@ -10,12 +11,13 @@ from datetime import date, timedelta
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
-from server.models import Premises, RectificationOrder
+from server.models import Case, Premises, RectificationOrder
 from server.models._types import utcnow
 from server.services import audit
 from server.services import changes as feed
 from server.services.checklists import applicable_items, current_templates
 from server.services.followups import complaints
+from server.services.followups.cases import advance
 from server.services.followups.deadlines import load_rules
 from server.services.followups.orders import issue_order, move_order, order_state
 from server.services.followups.workdays import CalendarMissing
@@ -31,15 +33,18 @@ DEMO_ORDERS = [
     ("DEMO-PDY-0003", ("report_rectified", "start_recheck", "pass"), "passed"),
     ("DEMO-GGCS-0004", ("start_recheck", "fail"), "failed"),
     ("DEMO-PDY-0001", (), "overdue"),  # issued, its deadline already past (see _backdate)
+    # Escalated by the supervisor: the escalation opens the case, moved on to 调查取证.
+    ("DEMO-GGCS-0004", ("start_recheck", "fail", "escalate"), "escalated"),
 ]
 MOVE_NOTES = {"report_rectified": "（示例）已更换执业许可证并公示", "fail": "（示例）复查仍未整改"}
+ESCALATION_REASON = "（示例）两次复查仍未整改，移交立案"
 
 
 def demo_uuid(name):
     return str(uuid.uuid5(NAMESPACE, name))
 
 
-def load_demo_followups(session, rules=None):
+def load_demo_followups(session, rules=None, case_numbering=None):
     """Add the demo orders and complaint once; return what was done ("created", "present",
     or the reason they were skipped)."""
     if session.scalar(select(RectificationOrder.id).where(
@@ -47,13 +52,13 @@ def load_demo_followups(session, rules=None):
         return "present"
     try:
         with session.begin_nested():  # all or nothing
-            _load(session, rules or load_rules())
+            _load(session, rules or load_rules(), case_numbering)
     except CalendarMissing as missing:  # the complaint's due day needs this year's calendar
         return f"skipped: {missing.message}"
     return "created"
 
 
-def _load(session, rules):
+def _load(session, rules, case_numbering):
     officer, supervisor = find_user(session, "li.officer"), find_user(session, "wuhai.supervisor")
     today = date.today()
     for index, (licence, moves, state) in enumerate(DEMO_ORDERS):
@@ -66,10 +71,20 @@ def _load(session, rules):
             rules=rules)
         for move in moves:
             note = MOVE_NOTES.get(move)
+            if move == "escalate":
+                move_order(session, supervisor, order.id,
+                           {"move": move, "reason": ESCALATION_REASON},
+                           rules=rules, case_numbering=case_numbering)
+                continue
             move_order(session, officer, order.id, {"move": move, **({"note": note} if note else {})},
                        rules=rules)
         if state == "overdue":
             _backdate(session, order, today)
+        if state == "escalated":
+            case = session.scalar(select(Case).where(Case.source_kind == "order",
+                                                     Case.source_id == order.id))
+            advance(session, supervisor, case.id,
+                    {"stage": "investigation", "note": "（示例）已批准立案"})
     clinic = session.scalar(select(Premises).where(Premises.licence_no == "DEMO-PDY-0003"))
     complaints.intake(session, supervisor, {
         "channel": "hotline_12345", "category_code": "medical_service_quality",

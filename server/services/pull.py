@@ -291,6 +291,8 @@ def materialize(session, user, changes):
     items = []
     for change in changes:
         kind, entity_id = change["entity_type"], int(change["entity_id"])
+        if kind not in LOADERS:  # office work in the feed (cases): never pulled
+            continue
         obj = found.get(kind, {}).get(entity_id)
         if obj is not None and not (kind == "task" and obj.status == "cancelled"):
             items.append(_item(kind, obj))

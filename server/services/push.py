@@ -55,10 +55,11 @@ class RejectedLimits:
 
 
 def push(session, actor, device, records, *, limits, rejected_limits=RejectedLimits(),
-         deadline_rules=None):
+         deadline_rules=None, case_numbering=None):
     """Answer every record of a batch: created | duplicate | rejected | conflict.
 
     deadline_rules: for orders without a deadline (default: the shipped rule file).
+    case_numbering: for the case an escalation opens (default: CaseNumbering()).
     """
 
     # Every photo the batch names is locked here, once, in one order: records taking their
@@ -69,6 +70,7 @@ def push(session, actor, device, records, *, limits, rejected_limits=RejectedLim
     # in scope) and keep it alive for the whole batch: the session holds objects only weakly.
     batch = _BatchCache(session, actor, records)
     batch.deadline_rules = deadline_rules or load_rules()
+    batch.case_numbering = case_numbering
 
     def apply_one(record):
         return apply_record(session, actor, device, record, limits, batch)
@@ -286,7 +288,8 @@ def _move_order(session, actor, data, batch):
                              {"order_id": ["an order id is required"]})
     move = MoveIn().load(data)
     try:
-        return move_order(session, actor, order_id, move, rules=batch.deadline_rules)
+        return move_order(session, actor, order_id, move, rules=batch.deadline_rules,
+                          case_numbering=batch.case_numbering)
     except IllegalMove as error:
         current = order_state(get_order(session, actor, order_id))
         raise RecordConflict(error.code, error.message,

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from server.models import (
     AuditEvent,
+    Case,
     ChangeEvent,
     Complaint,
     Inspection,
@@ -19,7 +20,8 @@ from server.models import (
 # Monday 16 Nov 2026, mid-morning UTC: the same day in every zone the servers run in.
 NOW = datetime(2026, 11, 16, 2, 30, tzinfo=UTC)
 TODAY = date(2026, 11, 16)
-MODELS = (RectificationOrder, OrderMove, Inspection, Complaint, Task, AuditEvent, ChangeEvent)
+MODELS = (RectificationOrder, OrderMove, Inspection, Complaint, Task, AuditEvent, ChangeEvent,
+          Case)
 
 
 def counts(db_session):
@@ -35,7 +37,7 @@ def test_the_demo_shows_orders_in_each_state_and_a_complaint_awaiting_feedback(r
     assert "Demo follow-ups created" in result.output
     orders = db_session.scalars(select(RectificationOrder).order_by(RectificationOrder.id)).all()
     assert [order.state for order in orders] == ["issued", "recheck_due", "passed", "failed",
-                                                 "issued"]
+                                                 "issued", "escalated"]
     assert [move.move for move in orders[2].moves] == ["report_rectified", "start_recheck",
                                                        "pass"]
     overdue = [order for order in orders if order.state == "issued" and order.deadline < TODAY]
@@ -44,7 +46,8 @@ def test_the_demo_shows_orders_in_each_state_and_a_complaint_awaiting_feedback(r
     assert orders[4].task.due_date == date(2026, 11, 9) and orders[4].task.status == "open"
     assert orders[0].deadline == date(2026, 11, 26)  # the others: due ahead, as issued
     # Rechecks still to do are open; decided ones are done.
-    assert [order.task.status for order in orders] == ["open", "open", "done", "done", "open"]
+    assert [order.task.status for order in orders] == ["open", "open", "done", "done", "open",
+                                                       "done"]
     assert db_session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "demo.backdate_order")) == 1
 
@@ -62,9 +65,24 @@ def test_loading_the_demo_again_adds_no_follow_ups(runner, db_session):
     with time_machine.travel(NOW, tick=False):
         assert runner.invoke(args=["demo", "load"]).exit_code == 0
     first = counts(db_session)
-    assert first[:4] == (5, 6, 5, 1)  # orders, moves (0+1+3+2+0), inspections, complaints
+    assert first[:4] == (6, 9, 6, 1)  # orders, moves (0+1+3+2+0+3), inspections, complaints
+    assert first[-1] == 1  # the escalated order's case
     with time_machine.travel(datetime(2026, 11, 17, 2, 30, tzinfo=UTC), tick=False):
         again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0, again.output
     assert "Demo follow-ups already there" in again.output
     assert counts(db_session) == first
+
+
+def test_the_demo_escalated_order_has_its_case_at_investigation(runner, db_session):
+    with time_machine.travel(NOW, tick=False):
+        assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    case = db_session.scalars(select(Case)).one()
+    order = db_session.scalars(select(RectificationOrder).where(
+        RectificationOrder.state == "escalated")).one()
+    assert (case.source_kind, case.source_id) == ("order", order.id)
+    assert (case.stage, case.state, case.number) == ("investigation", "open",
+                                                     "乌卫立〔2026〕第0001号")
+    assert case.filed_on == TODAY
+    assert [(row.stage, row.completed_on) for row in case.stages] == [
+        ("filing", TODAY), ("investigation", None)]

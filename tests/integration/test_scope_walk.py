@@ -13,6 +13,9 @@ import pytest
 from shapely.geometry import box
 
 from server.models import (
+    Case,
+    CaseStage,
+    CaseTransfer,
     CellAssignment,
     Complaint,
     Document,
@@ -91,7 +94,8 @@ def _add_field_work(db_session, scene, photo_dir, world):
                                      photos=[photo.sha256])
         order = _order(db_session, admin, premises)
         scene[side] = {"premises": premises, "task": task, "inspection": inspection,
-                       "photo": photo, "order": order, "document": _document(db_session, admin, order)}
+                       "photo": photo, "order": order, "document": _document(db_session, admin, order),
+                       "case": _case(db_session, admin, premises)}
 
 
 def _order(db_session, admin, premises):
@@ -105,6 +109,20 @@ def _order(db_session, admin, premises):
         "client_uuid": f"walk-order-{premises.id}", "inspection_id": inspection.id,
         "findings": ["MI-01"], "measures": "walk", "deadline": date.today() + timedelta(days=30)},
         rules=load_rules())[0]
+
+
+def _case(db_session, admin, premises):
+    """A case (案件) at the premises, opened from a non-compliant inspection, at filing."""
+    from server.services.followups.cases import CaseNumbering, open_case
+    from tests.factories import load_calendars
+    from tests.integration.followups_scene import non_compliant_inspection
+
+    load_calendars(db_session)  # the filing stage's due day counts working days
+    inspection = non_compliant_inspection(db_session, admin, premises)
+    return open_case(db_session, admin, {
+        "client_uuid": f"walk-case-{premises.id}", "title": "walk",
+        "source": {"kind": "inspection", "id": inspection.id}},
+        numbering=CaseNumbering(office_code="walk", prefix="走立"))[0]
 
 
 def _document(db_session, admin, order):
@@ -178,6 +196,7 @@ def foreign_values(scene):
         "document_id": [scene["foreign_work"]["document"].id],
         "complaint_id": [scene["foreign_work"]["complaint"].id, scene["unrouted_complaint"].id],
         "notification_id": [scene["foreign_work"]["notification"].id],
+        "case_id": [scene["foreign_work"]["case"].id],
     }
 
 
@@ -190,7 +209,7 @@ def own_values(scene):
             "sha256": [own["photo"].sha256], "kind": ["thumb"],
             "device_id": [scene["own_device"].id], "order_id": [own["order"].id],
             "document_id": [own["document"].id], "complaint_id": [own["complaint"].id],
-            "notification_id": [own["notification"].id]}
+            "notification_id": [own["notification"].id], "case_id": [own["case"].id]}
 
 
 def bodies(scene, db_session):
@@ -247,6 +266,16 @@ def bodies(scene, db_session):
         "/api/v1/followups/complaints/{complaint_id}/verify": {"outcome": "unfounded",
                                                                "result": "walk"},
         "/api/v1/followups/complaints/{complaint_id}/feedback": {"text": "walk"},
+        # A foreign source (404), and on the own case moves that are refused for every role:
+        # not the next stage, a transfer dated in the future, closing before the last stage.
+        "/api/v1/followups/cases/": {
+            "client_uuid": "00000000-0000-4000-8000-000000000003", "title": "walk",
+            "source": {"kind": "inspection", "id": scene["foreign_work"]["inspection"].id}},
+        "/api/v1/followups/cases/{case_id}/stages": {"stage": "decision"},
+        "/api/v1/followups/cases/{case_id}/transfers": {
+            "kind": "police", "receiving_body": "walk", "reason": "walk",
+            "transferred_on": (date.today() + timedelta(days=1)).isoformat()},
+        "/api/v1/followups/cases/{case_id}/close": {"note": "walk"},
     }
 
 
@@ -306,6 +335,9 @@ def snapshot(db_session):
         "documents": sorted((d.id, d.subject_id, d.number) for d in db_session.query(Document)),
         "notifications": sorted((n.id, n.user_id, n.read_at)
                                 for n in db_session.query(Notification)),
+        "cases": sorted((c.id, c.stage, c.state, c.number) for c in db_session.query(Case)),
+        "case_stages": sorted((s.id, s.completed_on) for s in db_session.query(CaseStage)),
+        "case_transfers": sorted(t.id for t in db_session.query(CaseTransfer)),
     }
 
 

@@ -24,6 +24,7 @@ from server.models._types import utcnow
 from server.services import audit
 from server.services import changes as feed
 from server.services.followups.calendars import stored_calendar
+from server.services.followups.case_sources import answered_complaint
 from server.services.followups.deadlines import default_deadline
 from server.services.followups.transitions import shipped_transitions
 from server.services.idempotency import insert_once
@@ -63,7 +64,8 @@ def content_digest(data):
 def issue_order(session, actor, data, *, rules, transitions=None, device_id=None):
     """Issue an order; return (order, "created" | "duplicate"). A recheck task is scheduled.
 
-    data: client_uuid, inspection_id, findings (item codes), measures, deadline (optional).
+    data: client_uuid, inspection_id, findings (item codes), measures, deadline (optional),
+    complaint_id (optional: the complaint about the same premises the order answers).
     """
     transitions = transitions or shipped_transitions()
     digest = content_digest(data)
@@ -80,17 +82,19 @@ def issue_order(session, actor, data, *, rules, transitions=None, device_id=None
                                details={"latest_id": newer})
     findings = _findings(inspection, data["findings"])
     premises = inspection.premises
+    complaint_id = answered_complaint(session, actor, data.get("complaint_id"), premises)
     today = date.today()
     deadline, source = _deadline(session, data.get("deadline"), today, findings, premises, rules)
     order = RectificationOrder(
         client_uuid=data["client_uuid"], content_hash=digest, premises_id=premises.id,
         cell_id=premises.cell_id, inspection_id=inspection.id, findings=findings,
         measures=data["measures"], issued_on=today, deadline=deadline, deadline_source=source,
-        state="issued", issued_by_id=actor.id, device_id=device_id)
+        state="issued", issued_by_id=actor.id, device_id=device_id, complaint_id=complaint_id)
     winner = insert_once(session, order, RectificationOrder)
     if winner is not None:  # the same UUID arrived at the same moment elsewhere and won
         return _replayed(session, actor, winner, digest)
-    _opened(session, actor, order, premises, device_id=device_id)
+    _opened(session, actor, order, premises, device_id=device_id,
+            details={"complaint_id": complaint_id} if complaint_id else None)
     return order, "created"
 
 
@@ -207,8 +211,11 @@ def get_order(session, actor, order_id):
     return order
 
 
-def move_order(session, actor, order_id, data, *, rules, transitions=None):
+def move_order(session, actor, order_id, data, *, rules, transitions=None, case_numbering=None):
     """Make one move of an order by the transitions table; return the order.
+
+    An escalation opens the order's case (案件) in the same transaction (case_numbering:
+    services/followups/cases.CaseNumbering, default numbering when None).
 
     409 illegal_move when the move is not one from the current state (also when another
     move won meanwhile); 403 when the actor's role may not make it; 422 for missing fields.
@@ -235,6 +242,8 @@ def move_order(session, actor, order_id, data, *, rules, transitions=None):
         _close_recheck_task(session, order)
     if move.name == "escalate":
         step.details = {"reason": fields["reason"]}
+        from server.services.followups.cases import open_case_for_escalation  # imports us
+        open_case_for_escalation(session, actor, order, fields["reason"], numbering=case_numbering)
     if reissue is not None:
         successor = _reissue(session, actor, order, fields, reissue)
         step.details = {"reissued_as_id": successor.id}

@@ -9,9 +9,19 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable
 
-from sqlalchemy import literal_column, select, union_all
+from sqlalchemy import Integer, cast, literal_column, null, select, union_all
 
-from server.models import Complaint, GridCell, Premises, RectificationOrder, Task, User
+from server.models import (
+    Case,
+    CaseStage,
+    Complaint,
+    GridCell,
+    Premises,
+    RectificationOrder,
+    Task,
+    User,
+)
+from server.models.cases import case_handlers
 from server.models.tasks import task_assignees
 from server.services.followups.orders import ORDER_ORIGIN
 from server.services.followups.transitions import shipped_transitions
@@ -27,6 +37,8 @@ class Source:
     label: tuple  # (zh, en)
     due: object  # the (indexed) due-date column
     select_open: Callable  # () -> select(kind, id, due_date, cell_id, premises_id, owner_task_id)
+    # (session, ids) -> {id: [users]} for kinds not owned through a task; None: the task's.
+    owners: Callable | None = None
 
 
 def _columns(kind, model_id, due, cell_id, premises_id, owner_task_id):
@@ -59,12 +71,35 @@ def _unanswered_complaints():
             .where(Complaint.feedback_due.is_not(None), Complaint.feedback_at.is_(None)))
 
 
+def _current_case_stages():
+    # Only open cases: a transferred case's limits no longer run (services/followups/cases.py).
+    return (select(*_columns("case_stage", CaseStage.id, CaseStage.due_on, Premises.cell_id,
+                             Case.premises_id, cast(null(), Integer)))
+            .join(Case, Case.id == CaseStage.case_id)
+            .join(Premises, Premises.id == Case.premises_id)
+            .where(CaseStage.completed_on.is_(None), Case.state == "open"))
+
+
+def _case_handlers(session, stage_ids):
+    """Return {case stage id: [active handlers of its case]}."""
+    owners = {}
+    for stage_id, user in session.execute(
+            select(CaseStage.id, User)
+            .join(case_handlers, case_handlers.c.case_id == CaseStage.case_id)
+            .join(User, User.id == case_handlers.c.user_id)
+            .where(CaseStage.id.in_(sorted(stage_ids)), User.active).order_by(User.id)):
+        owners.setdefault(stage_id, []).append(user)
+    return owners
+
+
 SOURCES = {source.kind: source for source in (
     Source("order", ("整改期限", "Rectification deadline"), RectificationOrder.deadline,
            _open_orders),
     Source("task", ("任务", "Task"), Task.due_date, _open_tasks),
     Source("complaint_feedback", ("投诉答复", "Complaint feedback"), Complaint.feedback_due,
            _unanswered_complaints),
+    Source("case_stage", ("案件办理期限", "Case stage time limit"), CaseStage.due_on,
+           _current_case_stages, owners=_case_handlers),
 )}
 OVERDUE_KINDS = {kind: source.label for kind, source in SOURCES.items()}
 
@@ -119,10 +154,16 @@ def owners_of(session, task_ids):
 
 
 def owners_for(session, rows):
-    """Return {(kind, id): [users]}: the assignees of each item's task; an order whose task
-    has none (nobody was on duty when it was issued) falls back to the cell's staff today."""
+    """Return {(kind, id): [users]}: the assignees of each item's task (or, for a kind with
+    its own owners hook, e.g. case stages, whom it names); an order whose task has none
+    (nobody was on duty when it was issued) falls back to the cell's staff today."""
     by_task = owners_of(session, {row.owner_task_id for row in rows if row.owner_task_id})
     owners = {(row.kind, row.id): by_task.get(row.owner_task_id, []) for row in rows}
+    for kind in sorted({row.kind for row in rows}):
+        if SOURCES[kind].owners is not None:
+            named = SOURCES[kind].owners(session, {row.id for row in rows if row.kind == kind})
+            owners.update({(kind, row.id): named.get(row.id, [])
+                           for row in rows if row.kind == kind})
     for row in rows:
         if row.kind == "order" and not owners[(row.kind, row.id)] and row.premises_id:
             premises = session.get(Premises, row.premises_id)
