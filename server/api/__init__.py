@@ -12,6 +12,7 @@ def register_api(api, app):
         followups,
         inspections,
         maps,
+        penalties,
         photos,
         premises,
         sync,
@@ -25,4 +26,5 @@ def register_api(api, app):
                    inspections, photos, devices, sync, followups):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     api.register_blueprint(complaints.blp)  # under /api/v1/followups/complaints
+    api.register_blueprint(penalties.blp)  # under /api/v1/followups (penalties, points, measures)
     register_docs_assets(app)

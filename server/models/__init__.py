@@ -17,6 +17,7 @@ from server.models.inspections import (
     InspectionItemResult,
     InspectionPhoto,
 )
+from server.models.penalties import Penalty, PracticePoint, PremisesMeasure
 from server.models.photos import Photo, PhotoHolder
 from server.models.premises import Premises, PremisesCategory
 from server.models.sync import (
@@ -43,4 +44,5 @@ __all__ = [
     "Document", "DocumentCounter", "Notification", "OrderMove", "RectificationOrder",
     "WorkingCalendar",
     "Complainant", "Complaint", "ComplaintCategory",
+    "Penalty", "PracticePoint", "PremisesMeasure",
 ]

@@ -23,6 +23,7 @@ from server.models import (
 from server.models._types import utcnow
 from server.services import audit
 from server.services import changes as feed
+from server.services.followups import measures, points
 from server.services.followups.calendars import stored_calendar
 from server.services.followups.deadlines import default_deadline
 from server.services.followups.transitions import shipped_transitions
@@ -87,6 +88,7 @@ def issue_order(session, actor, data, *, rules, transitions=None, device_id=None
     if winner is not None:  # the same UUID arrived at the same moment elsewhere and won
         return _replayed(session, actor, winner, digest)
     _opened(session, actor, order, premises, device_id=device_id)
+    points.accrue_for_order(session, actor, order)  # bad-practice points (不良执业行为记分)
     return order, "created"
 
 
@@ -236,6 +238,8 @@ def move_order(session, actor, order_id, data, *, rules, transitions=None):
         step.details = {"reissued_as_id": successor.id}
     session.add(step)
     session.flush()
+    if move.target == "failed":  # repeated failure opens an interview warning (约谈)
+        measures.record_failure(session, actor, order)
     session.expire(order, ["moves"])
     feed.emit(session, "order", order.id, cell_id=order.premises.cell_id)
     audit.record(session, actor, f"order.{move.name}", "rectification_order", order.id,

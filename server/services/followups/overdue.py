@@ -11,7 +11,15 @@ from typing import Callable
 
 from sqlalchemy import literal_column, select, union_all
 
-from server.models import Complaint, GridCell, Premises, RectificationOrder, Task, User
+from server.models import (
+    Complaint,
+    GridCell,
+    Penalty,
+    Premises,
+    RectificationOrder,
+    Task,
+    User,
+)
 from server.models.tasks import task_assignees
 from server.services.followups.transitions import shipped_transitions
 from server.services.scope import cell_scope_clause, get_cell_in_scope
@@ -26,6 +34,8 @@ class Source:
     label: tuple  # (zh, en)
     due: object  # the (indexed) due-date column
     select_open: Callable  # () -> select(kind, id, due_date, cell_id, premises_id, owner_task_id)
+    # (session, ids) -> {id: [users]}: the owners of items with no owning task
+    owners: Callable | None = None
 
 
 def _columns(kind, model_id, due, cell_id, premises_id, owner_task_id):
@@ -56,12 +66,29 @@ def _unanswered_complaints():
             .where(Complaint.feedback_due.is_not(None), Complaint.feedback_at.is_(None)))
 
 
+def _pending_publications():
+    # Visibility follows the premises' current cell, as for the penalties list.
+    return (select(*_columns("penalty_publication", Penalty.id, Penalty.publication_due,
+                             Premises.cell_id, Penalty.premises_id, literal_column("NULL")))
+            .join(Premises, Premises.id == Penalty.premises_id)
+            .where(Penalty.publication_state == "pending"))
+
+
+def _recorders(session, ids):
+    """The office user who recorded each penalty owns its publication (if still active)."""
+    return {penalty_id: [user] for penalty_id, user in session.execute(
+        select(Penalty.id, User).join(User, User.id == Penalty.recorded_by_id)
+        .where(Penalty.id.in_(sorted(ids)), User.active))}
+
+
 SOURCES = {source.kind: source for source in (
     Source("order", ("整改期限", "Rectification deadline"), RectificationOrder.deadline,
            _open_orders),
     Source("task", ("任务", "Task"), Task.due_date, _open_tasks),
     Source("complaint_feedback", ("投诉答复", "Complaint feedback"), Complaint.feedback_due,
            _unanswered_complaints),
+    Source("penalty_publication", ("处罚公示", "Penalty publication"), Penalty.publication_due,
+           _pending_publications, owners=_recorders),
 )}
 OVERDUE_KINDS = {kind: source.label for kind, source in SOURCES.items()}
 
@@ -120,6 +147,11 @@ def owners_for(session, rows):
     has none (nobody was on duty when it was issued) falls back to the cell's staff today."""
     by_task = owners_of(session, {row.owner_task_id for row in rows if row.owner_task_id})
     owners = {(row.kind, row.id): by_task.get(row.owner_task_id, []) for row in rows}
+    for kind, source in SOURCES.items():
+        ids = {row.id for row in rows if row.kind == kind and not row.owner_task_id}
+        if source.owners is not None and ids:
+            for item_id, users in source.owners(session, ids).items():
+                owners[(kind, item_id)] = users
     for row in rows:
         if row.kind == "order" and not owners[(row.kind, row.id)] and row.premises_id:
             premises = session.get(Premises, row.premises_id)
