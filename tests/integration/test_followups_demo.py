@@ -12,6 +12,8 @@ from server.models import (
     Complaint,
     Inspection,
     OrderMove,
+    Penalty,
+    PremisesMeasure,
     RectificationOrder,
     Task,
 )
@@ -56,6 +58,19 @@ def test_the_demo_shows_orders_in_each_state_and_a_complaint_awaiting_feedback(r
     task = db_session.get(Task, complaint.task_id)
     assert task.kind == "complaint_verification" and task.status == "open"
     assert task.due_date == date(2026, 12, 7) and task.premises_id == complaint.premises_id
+
+    penalty = db_session.scalars(select(Penalty)).one()
+    assert (penalty.type, penalty.amount_fen, penalty.publication_state) == \
+        ("suspension", 2000000, "pending")
+    assert penalty.premises_id == orders[3].premises_id  # where the recheck failed
+    # 7 working days from Mon 16 Nov 2026: Wed 25 Nov; the recheck 30 days on.
+    assert (penalty.publication_due, penalty.recheck_due) == (date(2026, 11, 25),
+                                                              date(2026, 12, 16))
+    assert (penalty.recheck_task.kind, penalty.recheck_task.status) == \
+        ("post_penalty_recheck", "open")
+    measure = db_session.scalars(select(PremisesMeasure)).one()
+    assert (measure.kind, measure.state, measure.premises_id) == \
+        ("interview_warning", "open", penalty.premises_id)
 
 
 def test_loading_the_demo_again_adds_no_follow_ups(runner, db_session):
