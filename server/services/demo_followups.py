@@ -90,7 +90,7 @@ def _penalty(session, supervisor, inspection, today):
     """Suspend the premises whose recheck failed: 12 points open an interview warning."""
     record_penalty(session, supervisor, {
         "client_uuid": demo_uuid("penalty-0"), "decision_number": f"乌卫罚〔{today.year}〕示例1号",
-        "decided_on": today, "type": "suspension", "amount": Decimal("20000"),
+        "decided_on": today, "type": "suspension", "amount": Decimal(20000),
         "legal_basis": "（示例）《公共场所卫生管理条例》第十四条",
         "facts": "（示例）复查仍未整改，责令停业整顿并处罚款", "premises_id": inspection.premises_id,
         "inspection_id": inspection.id}, point_rules=configured_rules(), recheck_days=30)

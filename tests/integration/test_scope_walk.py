@@ -295,8 +295,8 @@ def _serializable(data):
 
 
 QUERY = {"/api/v1/cells/lookup": "lon=106.15&lat=39.05",
-         "/api/v1/followups/points": lambda scene: "premises_id=%d" % scene["own_work"][
-             "premises"].id,
+         "/api/v1/followups/points": lambda scene: "premises_id={}".format(scene["own_work"][
+             "premises"].id),
          "/api/v1/followups/overdue": "min_days=0",
          "/api/v1/maps/{map_id}/levels": "level=street"}
 
