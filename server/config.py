@@ -66,6 +66,15 @@ class Config:
             str(PROJECT_ROOT / "server" / "followups" / "escalation_rules.json"))
         self.FOLLOWUPS_DEADLINE_RULES = os.environ.get(
             "FOLLOWUPS_DEADLINE_RULES", str(PROJECT_ROOT / "server" / "followups" / "deadline_rules.json"))
+        # Bad-practice points (services/followups/points.py): a rule file; there is no national
+        # table, each office adopts its own. The order hooks read the same environment variable.
+        self.FOLLOWUPS_POINT_RULES = os.environ.get(
+            "FOLLOWUPS_POINT_RULES", str(PROJECT_ROOT / "server" / "followups" / "point_rules.json"))
+        # CALENDAR days from a penalty decision to its post-penalty recheck task's due day.
+        self.FOLLOWUPS_POST_PENALTY_RECHECK_DAYS = _int_env("FOLLOWUPS_POST_PENALTY_RECHECK_DAYS", 30)
+        if not 1 <= self.FOLLOWUPS_POST_PENALTY_RECHECK_DAYS <= 365:
+            raise ValueError("FOLLOWUPS_POST_PENALTY_RECHECK_DAYS must be 1 to 365 days, not "
+                             f"{self.FOLLOWUPS_POST_PENALTY_RECHECK_DAYS}")
         # WORKING days from receipt to the answer a real-name complainant is due (and to the
         # verification task's due day), on the stored working-day calendar (see
         # services/followups/complaints.py due_day).
@@ -81,6 +90,7 @@ class Config:
         # Cases (案件, services/followups/cases.py): numbered like documents, per office code
         # (DOCUMENT_OFFICE_CODE), year and this prefix, e.g. 乌卫立〔2026〕第0001号.
         self.CASE_NUMBER_PREFIX = os.environ.get("CASE_NUMBER_PREFIX", "乌卫立")
+        self.DOCUMENT_PENALTY_PREFIX = os.environ.get("DOCUMENT_PENALTY_PREFIX", "卫罚决")
         self.DOCUMENT_FONT = os.environ.get("DOCUMENT_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
         # The QR code's verification URL starts with this (empty: the request's own host).
         self.DOCUMENT_VERIFY_BASE_URL = os.environ.get("DOCUMENT_VERIFY_BASE_URL", "")

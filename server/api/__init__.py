@@ -13,6 +13,7 @@ def register_api(api, app):
         followups,
         inspections,
         maps,
+        penalties,
         photos,
         premises,
         sync,
@@ -27,4 +28,5 @@ def register_api(api, app):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     api.register_blueprint(complaints.blp)  # under /api/v1/followups/complaints
     api.register_blueprint(cases.blp)  # under /api/v1/followups/cases
+    api.register_blueprint(penalties.blp)  # under /api/v1/followups (penalties, points, measures)
     register_docs_assets(app)

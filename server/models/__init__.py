@@ -18,6 +18,7 @@ from server.models.inspections import (
     InspectionItemResult,
     InspectionPhoto,
 )
+from server.models.penalties import Penalty, PracticePoint, PremisesMeasure
 from server.models.photos import Photo, PhotoHolder
 from server.models.premises import Premises, PremisesCategory
 from server.models.sync import (
@@ -45,4 +46,5 @@ __all__ = [
     "WorkingCalendar",
     "Complainant", "Complaint", "ComplaintCategory",
     "Case", "CaseStage", "CaseTransfer",
+    "Penalty", "PracticePoint", "PremisesMeasure",
 ]

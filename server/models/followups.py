@@ -106,6 +106,7 @@ class WorkingCalendar(db.Model):
 # What a document can be about; recheck results and penalty decisions join here.
 DOCUMENT_KINDS = {
     "rectification_order": ("卫生监督意见书", "Health supervision opinion (rectification order)"),
+    "penalty_decision": ("行政处罚决定书", "Administrative penalty decision"),
 }
 DOCUMENT_LAYOUTS = ("a4", "80mm")
 

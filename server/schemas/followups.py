@@ -107,7 +107,11 @@ class DocumentSchema(Schema):
     id = fields.Int()
     kind = fields.Str()
     kind_label = fields.Function(lambda d: labels_of(DOCUMENT_KINDS, d.kind))
-    order_id = fields.Int(attribute="subject_id")
+    subject_kind = fields.Str()
+    subject_id = fields.Int()
+    # An order's document: the order (kept for the terminals; None for other kinds).
+    order_id = fields.Function(lambda d: d.subject_id if d.subject_kind == "rectification_order"
+                               else None)
     number = fields.Str()
     year = fields.Int()
     serial = fields.Int()

@@ -1,5 +1,6 @@
-"""Demo follow-ups: rectification orders in each state, a complaint awaiting its answer, and
-the case (案件) the escalated order opened, at 调查取证.
+"""Demo follow-ups: rectification orders in each state, a complaint awaiting its answer, the
+case (案件) the escalated order opened, at 调查取证, and a penalty with its recheck scheduled and
+its publication pending, whose points opened an interview warning (约谈) on the premises.
 
 Built through the services (inspections, orders, complaints) at the real current date, once:
 the first demo order's client UUID marks them loaded, so running the demo again adds nothing.
@@ -7,6 +8,7 @@ the first demo order's client UUID marks them loaded, so running the demo again 
 
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
@@ -20,6 +22,8 @@ from server.services.followups import complaints
 from server.services.followups.cases import advance
 from server.services.followups.deadlines import load_rules
 from server.services.followups.orders import issue_order, move_order, order_state
+from server.services.followups.penalties import record_penalty
+from server.services.followups.points import configured_rules
 from server.services.followups.workdays import CalendarMissing
 from server.services.inspections import submit_inspection
 from server.services.users import find_user
@@ -61,9 +65,11 @@ def load_demo_followups(session, rules=None, case_numbering=None):
 def _load(session, rules, case_numbering):
     officer, supervisor = find_user(session, "li.officer"), find_user(session, "wuhai.supervisor")
     today = date.today()
+    inspections = []
     for index, (licence, moves, state) in enumerate(DEMO_ORDERS):
         premises = session.scalar(select(Premises).where(Premises.licence_no == licence))
         inspection = _inspection(session, officer, premises, f"inspection-{index}")
+        inspections.append(inspection)
         order, _ = issue_order(session, officer, {
             "client_uuid": demo_uuid(f"order-{index}"), "inspection_id": inspection.id,
             "findings": [_finding(inspection)],
@@ -91,6 +97,17 @@ def _load(session, rules, case_numbering):
         "content": COMPLAINT_CONTENT, "premises_id": clinic.id, "anonymous": False,
         "complainant": {"name": "（示例）刘女士", "phone": "13800000000"}},
         feedback_days=15)
+    _penalty(session, supervisor, inspections[3], today)
+
+
+def _penalty(session, supervisor, inspection, today):
+    """Suspend the premises whose recheck failed: 12 points open an interview warning."""
+    record_penalty(session, supervisor, {
+        "client_uuid": demo_uuid("penalty-0"), "decision_number": f"乌卫罚〔{today.year}〕示例1号",
+        "decided_on": today, "type": "suspension", "amount": Decimal(20000),
+        "legal_basis": "（示例）《公共场所卫生管理条例》第十四条",
+        "facts": "（示例）复查仍未整改，责令停业整顿并处罚款", "premises_id": inspection.premises_id,
+        "inspection_id": inspection.id}, point_rules=configured_rules(), recheck_days=30)
 
 
 def _inspection(session, officer, premises, name):

@@ -21,6 +21,7 @@ from server.services import audit
 from server.services import changes as feed
 from server.services.checklists import applicable_items
 from server.services.evidence import EvidenceLimits, set_evidence
+from server.services.followups import penalties
 from server.services.idempotency import insert_once
 from server.services.paging import page
 from server.services.photos import held_photos, lock_photos
@@ -87,6 +88,8 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
         task.updated_at = utcnow()
         feed.emit(session, "task", task.id, cell_id=premises.cell_id)
         session.flush()
+        if task.kind == "post_penalty_recheck":  # the penalty records its recheck inspection
+            penalties.recheck_inspected(session, actor, task, inspection)
     audit.record(session, actor, "inspection.submit", "inspection", inspection.id,
                  after={"client_uuid": inspection.client_uuid, "content": digest},
                  device_id=device_id,

@@ -13,6 +13,8 @@ from server.models import (
     Complaint,
     Inspection,
     OrderMove,
+    Penalty,
+    PremisesMeasure,
     RectificationOrder,
     Task,
 )
@@ -59,6 +61,23 @@ def test_the_demo_shows_orders_in_each_state_and_a_complaint_awaiting_feedback(r
     task = db_session.get(Task, complaint.task_id)
     assert task.kind == "complaint_verification" and task.status == "open"
     assert task.due_date == date(2026, 12, 7) and task.premises_id == complaint.premises_id
+
+    penalty = db_session.scalars(select(Penalty)).one()
+    assert (penalty.type, penalty.amount_fen, penalty.publication_state) == \
+        ("suspension", 2000000, "pending")
+    assert penalty.premises_id == orders[3].premises_id  # where the recheck failed
+    # 7 working days from Mon 16 Nov 2026: Wed 25 Nov; the recheck 30 days on.
+    assert (penalty.publication_due, penalty.recheck_due) == (date(2026, 11, 25),
+                                                              date(2026, 12, 16))
+    assert (penalty.recheck_task.kind, penalty.recheck_task.status) == \
+        ("post_penalty_recheck", "open")
+    # The premises where rechecks failed twice (the failed and the escalated order) and the
+    # penalty's points passed 12 and 18: a 约谈 for each reason and a key-supervision proposal.
+    measures = db_session.scalars(select(PremisesMeasure).order_by(PremisesMeasure.id)).all()
+    assert sorted((m.kind, m.source, m.state, m.premises_id) for m in measures) == sorted([
+        ("interview_warning", "repeated_failure", "open", penalty.premises_id),
+        ("interview_warning", "points", "open", penalty.premises_id),
+        ("key_supervision_proposal", "points", "open", penalty.premises_id)])
 
 
 def test_loading_the_demo_again_adds_no_follow_ups(runner, db_session):

@@ -23,7 +23,10 @@ from server.models import (
     GridMap,
     Inspection,
     Notification,
+    Penalty,
+    PracticePoint,
     Premises,
+    PremisesMeasure,
     RectificationOrder,
     Task,
     User,
@@ -67,6 +70,7 @@ def scene(db_session, request, app, world):
     _add_field_work(db_session, scene, app.config["PHOTO_DIR"], world)
     _add_complaints(db_session, scene, world)
     _add_overdue(db_session, scene, world)
+    _add_penalties(db_session, scene, world)
     from server.services.devices import register_device
 
     scene["other_device"] = register_device(db_session, world.zhao, device_uid="other-1",
@@ -177,6 +181,30 @@ def _add_overdue(db_session, scene, world):
         scene[side]["notification"] = notification
 
 
+def _add_penalties(db_session, scene, world):
+    """A penalty at each clinic; ours published, its decision issued and the interview its
+    points opened held (no write may land on them); theirs pending with an open interview."""
+    from server.models import PremisesMeasure
+    from server.services.followups import measures, penalties
+    from server.services.followups.documents import Office
+    from server.services.followups.points import load_rules
+
+    office = Office(code="walk", name="走查机关", prefixes={"penalty_decision": "走罚"})
+    for side, premises in (("own_work", world.clinic), ("foreign_work", world.foreign_clinic)):
+        penalty, _ = penalties.record_penalty(db_session, world.admin, {
+            "client_uuid": f"walk-penalty-{premises.id}", "decision_number": f"走罚{premises.id}",
+            "decided_on": date.today(), "type": "licence_revocation", "legal_basis": "walk",
+            "premises_id": premises.id}, point_rules=load_rules(), recheck_days=30)
+        measure = db_session.query(PremisesMeasure).filter_by(premises_id=premises.id).one()
+        if side == "own_work":
+            penalties.publish(db_session, world.admin, penalty.id, published_on=date.today(),
+                              where="walk")
+            penalties.issue_decision_document(db_session, world.admin, penalty.id, office=office)
+            measures.mark_done(db_session, world.admin, measure.id, held_on=date.today(),
+                               outcome="walk")
+        scene[side].update(penalty=penalty, measure=measure)
+
+
 def foreign_values(scene):
     """Path parameter values that point outside the coordinator's scope."""
     cells = scene["grid"].cells
@@ -197,6 +225,8 @@ def foreign_values(scene):
         "complaint_id": [scene["foreign_work"]["complaint"].id, scene["unrouted_complaint"].id],
         "notification_id": [scene["foreign_work"]["notification"].id],
         "case_id": [scene["foreign_work"]["case"].id],
+        "penalty_id": [scene["foreign_work"]["penalty"].id],
+        "measure_id": [scene["foreign_work"]["measure"].id],
     }
 
 
@@ -209,7 +239,8 @@ def own_values(scene):
             "sha256": [own["photo"].sha256], "kind": ["thumb"],
             "device_id": [scene["own_device"].id], "order_id": [own["order"].id],
             "document_id": [own["document"].id], "complaint_id": [own["complaint"].id],
-            "notification_id": [own["notification"].id], "case_id": [own["case"].id]}
+            "notification_id": [own["notification"].id], "case_id": [own["case"].id],
+            "penalty_id": [own["penalty"].id], "measure_id": [own["measure"].id]}
 
 
 def bodies(scene, db_session):
@@ -276,6 +307,15 @@ def bodies(scene, db_session):
             "kind": "police", "receiving_body": "walk", "reason": "walk",
             "transferred_on": (date.today() + timedelta(days=1)).isoformat()},
         "/api/v1/followups/cases/{case_id}/close": {"note": "walk"},
+        "/api/v1/followups/penalties/": {
+            "client_uuid": "00000000-0000-4000-8000-000000000004", "decision_number": "走罚外",
+            "decided_on": date.today().isoformat(), "type": "warning", "legal_basis": "walk",
+            "premises_id": scene["foreign_work"]["premises"].id},
+        # Ours is published already, theirs out of reach.
+        "/api/v1/followups/penalties/{penalty_id}/publication": {
+            "published_on": date.today().isoformat(), "where": "walk"},
+        "/api/v1/followups/measures/{measure_id}/done": {"held_on": date.today().isoformat(),
+                                                         "outcome": "walk"},
     }
 
 
@@ -284,6 +324,8 @@ def _serializable(data):
 
 
 QUERY = {"/api/v1/cells/lookup": "lon=106.15&lat=39.05",
+         "/api/v1/followups/points": lambda scene: "premises_id={}".format(scene["own_work"][
+             "premises"].id),
          "/api/v1/followups/overdue": "min_days=0",
          "/api/v1/maps/{map_id}/levels": "level=street"}
 
@@ -338,6 +380,10 @@ def snapshot(db_session):
         "cases": sorted((c.id, c.stage, c.state, c.number) for c in db_session.query(Case)),
         "case_stages": sorted((s.id, s.completed_on) for s in db_session.query(CaseStage)),
         "case_transfers": sorted(t.id for t in db_session.query(CaseTransfer)),
+        "penalties": sorted((p.id, p.publication_state, p.recheck_inspection_id)
+                            for p in db_session.query(Penalty)),
+        "points": sorted(p.id for p in db_session.query(PracticePoint)),
+        "measures": sorted((m.id, m.state) for m in db_session.query(PremisesMeasure)),
     }
 
 
@@ -360,7 +406,8 @@ def test_every_endpoint_keeps_a_user_in_their_scope(client, db_session, scene):
                 for name in params:
                     url = url.replace("{%s}" % name, str(values[name][index % len(values[name])]))
                 if path in QUERY:
-                    url += "?" + QUERY[path]
+                    query = QUERY[path]
+                    url += "?" + (query(scene) if callable(query) else query)
                 body = sent.get(path)
                 kwargs = {"data": body, "content_type": "application/geo+json"} \
                     if isinstance(body, bytes) else {"json": body}

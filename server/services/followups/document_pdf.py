@@ -67,21 +67,20 @@ def _qr(url, size):
 
 def story(content, width, size):
     """The flowables of a document; content: title, number, premises_name, premises_address,
-    findings [(text, legal_basis)], measures, deadline, office_name, issued_on, verify_url."""
+    findings [(text, legal_basis)], measures, deadline (an order's) or paragraphs
+    [(head, text)] (other kinds), office_name, issued_on, verify_url."""
     styles = _styles(size)
     body = styles["body"]
     flow = [_p(content["title"], styles["title"]), _p(content["number"], styles["number"]),
             Spacer(1, size),
             _p(f"被监督单位：{content['premises_name']}", body),
-            _p(f"地址：{content['premises_address']}", body),
-            _p("经检查，发现你单位存在下列问题：", styles["head"])]
-    for index, (text, basis) in enumerate(content["findings"], start=1):
-        flow.append(_p(f"{index}. {text}", body))
-        flow.append(_p(f"    依据：{basis}", body))
-    flow += [_p("卫生监督意见：", styles["head"]), _p(content["measures"], body),
-             _p(f"请于 {content['deadline']:%Y年%m月%d日} 前整改完毕（整改期限：{content['deadline']}）。",
-                body),
-             Spacer(1, size),
+            _p(f"地址：{content['premises_address']}", body)]
+    if "paragraphs" in content:  # another kind than an order's: headed paragraphs
+        for head, text in content["paragraphs"]:
+            flow += [_p(head, styles["head"]), _p(text, body)]
+    else:
+        flow += _order_body(content, styles)
+    flow += [Spacer(1, size),
              _p(f"签发机关：{content['office_name']}", body),
              _p(f"日期：{content['issued_on']:%Y年%m月%d日}", body),
              Spacer(1, size),
@@ -92,6 +91,17 @@ def story(content, width, size):
     flow.append(Table([[_qr(content["verify_url"], qr_size)]], colWidths=[width]))
     flow.append(_p(f"扫码核验文书真伪 Verify: {content['verify_url']}", body))
     return flow
+
+
+def _order_body(content, styles):
+    body = styles["body"]
+    flow = [_p("经检查，发现你单位存在下列问题：", styles["head"])]
+    for index, (text, basis) in enumerate(content["findings"], start=1):
+        flow.append(_p(f"{index}. {text}", body))
+        flow.append(_p(f"    依据：{basis}", body))
+    return flow + [_p("卫生监督意见：", styles["head"]), _p(content["measures"], body),
+                   _p(f"请于 {content['deadline']:%Y年%m月%d日} 前整改完毕（整改期限："
+                      f"{content['deadline']}）。", body)]
 
 
 def render(content, *, layout, font_path):

@@ -11,12 +11,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.errors import NotFound
-from server.models import Document, DocumentCounter, RectificationOrder
+from server.models import Document, DocumentCounter, Penalty, RectificationOrder
 from server.models._types import utcnow
 from server.models.followups import DOCUMENT_KINDS, ORDER_STATES
 from server.services import audit
@@ -38,7 +39,8 @@ class Office:
     @classmethod
     def from_config(cls, config):
         return cls(code=config["DOCUMENT_OFFICE_CODE"], name=config["DOCUMENT_OFFICE_NAME"],
-                   prefixes={"rectification_order": config["DOCUMENT_OFFICE_PREFIX"]})
+                   prefixes={"rectification_order": config["DOCUMENT_OFFICE_PREFIX"],
+                             "penalty_decision": config["DOCUMENT_PENALTY_PREFIX"]})
 
 
 def format_number(prefix, year, serial):
@@ -82,23 +84,28 @@ def issue_order_document(session, actor, order_id, *, office, transitions=None):
     transitions = transitions or shipped_transitions()
     order = get_order(session, actor, order_id)
     _require(actor, transitions.issue_roles)
-    kind = "rectification_order"
-    existing = _existing(session, kind, order.id)
+    return issue_document(session, actor, "rectification_order", order, office=office)
+
+
+def issue_document(session, actor, kind, subject, *, office):
+    """Issue the document of a kind about a subject already read in the actor's scope (it has
+    id, premises_id, cell_id), once; return (document, "created" | "existing")."""
+    existing = _existing(session, kind, subject.id)
     if existing is not None:
         return existing, "existing"
     year = date.today().year
     prefix = office.prefixes[kind]
     serial = next_serial(session, office.code, year, prefix)
-    # Under the counter's lock: an issue of the same order that committed meanwhile shows now.
-    existing = _existing(session, kind, order.id)
+    # Under the counter's lock: an issue of the same subject that committed meanwhile shows now.
+    existing = _existing(session, kind, subject.id)
     if existing is not None:
         return existing, "existing"
     document = Document(
-        kind=kind, subject_kind="rectification_order", subject_id=order.id,
+        kind=kind, subject_kind=_kinds()[kind].subject_kind, subject_id=subject.id,
         office_code=office.code, year=year, prefix=prefix, serial=serial,
         number=format_number(prefix, year, serial), issued_at=utcnow(),
-        verification_token=secrets.token_urlsafe(24), premises_id=order.premises_id,
-        cell_id=order.cell_id, issued_by_id=actor.id)
+        verification_token=secrets.token_urlsafe(24), premises_id=subject.premises_id,
+        cell_id=subject.cell_id, issued_by_id=actor.id)
     session.add(document)
     session.flush()
     audit.record(session, actor, "document.issue", "document", document.id,
@@ -106,21 +113,40 @@ def issue_order_document(session, actor, order_id, *, office, transitions=None):
     return document, "created"
 
 
+@dataclass(frozen=True)
+class Kind:
+    """What a document kind is about: its model, how to read it in scope, its public state."""
+
+    subject_kind: str
+    model: type
+    get_in_scope: Callable  # (session, actor, id) -> subject, or NotFound
+    state_label: Callable  # subject -> (zh, en)
+
+
+def _kinds():
+    from server.services.followups import penalties  # penalties issue documents through here
+
+    return {"rectification_order": Kind("rectification_order", RectificationOrder, get_order,
+                                        lambda order: ORDER_STATES[order.state]),
+            "penalty_decision": Kind("penalty", Penalty, penalties.get_penalty,
+                                     penalties.public_state_label)}
+
+
 def get_document(session, actor, document_id):
     """Return a document whose subject is in the actor's scope, or raise NotFound."""
     document = session.get(Document, document_id)
-    if document is None or document.kind != "rectification_order":
+    if document is None or document.kind not in _kinds():
         raise NotFound(f"Document {document_id} not found.")
     try:
-        get_order(session, actor, document.subject_id)
+        _kinds()[document.kind].get_in_scope(session, actor, document.subject_id)
     except NotFound:
         raise NotFound(f"Document {document_id} not found.") from None
     return document
 
 
 def subject_of(session, document):
-    """Return the record a document is about (an order, for now)."""
-    return session.get(RectificationOrder, document.subject_id)
+    """Return the record a document is about (an order, a penalty)."""
+    return session.get(_kinds()[document.kind].model, document.subject_id)
 
 
 @dataclass(frozen=True)
@@ -142,15 +168,25 @@ def verify(session, token, *, office):
     document = session.scalar(select(Document).where(Document.verification_token == token))
     if document is None:
         raise NotFound("No such document.")
-    order = subject_of(session, document)
+    subject = subject_of(session, document)
     return Verification(number=document.number, kind_label=DOCUMENT_KINDS[document.kind],
                         issued_on=document.issued_at.astimezone().date(), premises_name=document.premises.name,
-                        office_name=office.name, state_label=ORDER_STATES[order.state])
+                        office_name=office.name,
+                        state_label=_kinds()[document.kind].state_label(subject))
 
 
 def pdf_content(session, document, *, office, verify_url):
     """Return what the PDF of a document says (see document_pdf.story)."""
-    order = subject_of(session, document)
+    subject = subject_of(session, document)
+    if document.kind == "penalty_decision":  # headed paragraphs (document_pdf.story)
+        from server.services.followups.penalties import document_content
+
+        return {"title": DOCUMENT_KINDS[document.kind][0], "number": document.number,
+                "premises_name": document.premises.name,
+                "premises_address": document.premises.address,
+                "paragraphs": document_content(subject), "office_name": office.name,
+                "issued_on": document.issued_at.astimezone().date(), "verify_url": verify_url}
+    order = subject
     return {"title": DOCUMENT_KINDS[document.kind][0], "number": document.number,
             "premises_name": document.premises.name, "premises_address": document.premises.address,
             "findings": [(_finding_text(f), f.get("legal_basis") or "") for f in order.findings],

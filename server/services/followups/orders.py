@@ -23,6 +23,7 @@ from server.models import (
 from server.models._types import utcnow
 from server.services import audit
 from server.services import changes as feed
+from server.services.followups import measures, points
 from server.services.followups.calendars import stored_calendar
 from server.services.followups.case_sources import answered_complaint
 from server.services.followups.deadlines import default_deadline
@@ -95,6 +96,7 @@ def issue_order(session, actor, data, *, rules, transitions=None, device_id=None
         return _replayed(session, actor, winner, digest)
     _opened(session, actor, order, premises, device_id=device_id,
             details={"complaint_id": complaint_id} if complaint_id else None)
+    points.accrue_for_order(session, actor, order)  # bad-practice points (不良执业行为记分)
     return order, "created"
 
 
@@ -249,6 +251,8 @@ def move_order(session, actor, order_id, data, *, rules, transitions=None, case_
         step.details = {"reissued_as_id": successor.id}
     session.add(step)
     session.flush()
+    if move.target == "failed":  # repeated failure opens an interview warning (约谈)
+        measures.record_failure(session, actor, order)
     session.expire(order, ["moves"])
     feed.emit(session, "order", order.id, cell_id=order.premises.cell_id)
     audit.record(session, actor, f"order.{move.name}", "rectification_order", order.id,

@@ -16,6 +16,7 @@ from server.models import (
     CaseStage,
     Complaint,
     GridCell,
+    Penalty,
     Premises,
     RectificationOrder,
     Task,
@@ -90,6 +91,19 @@ def _case_handlers(session, stage_ids):
             .where(CaseStage.id.in_(sorted(stage_ids)), User.active).order_by(User.id)):
         owners.setdefault(stage_id, []).append(user)
     return owners
+def _pending_publications():
+    # Visibility follows the premises' current cell, as for the penalties list.
+    return (select(*_columns("penalty_publication", Penalty.id, Penalty.publication_due,
+                             Premises.cell_id, Penalty.premises_id, cast(null(), Integer)))
+            .join(Premises, Premises.id == Penalty.premises_id)
+            .where(Penalty.publication_state == "pending"))
+
+
+def _recorders(session, ids):
+    """The office user who recorded each penalty owns its publication (if still active)."""
+    return {penalty_id: [user] for penalty_id, user in session.execute(
+        select(Penalty.id, User).join(User, User.id == Penalty.recorded_by_id)
+        .where(Penalty.id.in_(sorted(ids)), User.active))}
 
 
 SOURCES = {source.kind: source for source in (
@@ -100,6 +114,8 @@ SOURCES = {source.kind: source for source in (
            _unanswered_complaints),
     Source("case_stage", ("案件办理期限", "Case stage time limit"), CaseStage.due_on,
            _current_case_stages, owners=_case_handlers),
+    Source("penalty_publication", ("处罚公示", "Penalty publication"), Penalty.publication_due,
+           _pending_publications, owners=_recorders),
 )}
 OVERDUE_KINDS = {kind: source.label for kind, source in SOURCES.items()}
 
