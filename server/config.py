@@ -78,6 +78,8 @@ class Config:
         self.DOCUMENT_OFFICE_CODE = os.environ.get("DOCUMENT_OFFICE_CODE", "office")
         self.DOCUMENT_OFFICE_NAME = os.environ.get("DOCUMENT_OFFICE_NAME", "卫生健康综合监督执法机构")
         self.DOCUMENT_OFFICE_PREFIX = os.environ.get("DOCUMENT_OFFICE_PREFIX", "卫监意")
+        # The number prefix of recheck results (整改复查意见书), e.g. 乌卫监复.
+        self.DOCUMENT_RECHECK_PREFIX = os.environ.get("DOCUMENT_RECHECK_PREFIX", "卫监复")
         self.DOCUMENT_FONT = os.environ.get("DOCUMENT_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
         # The QR code's verification URL starts with this (empty: the request's own host).
         self.DOCUMENT_VERIFY_BASE_URL = os.environ.get("DOCUMENT_VERIFY_BASE_URL", "")

@@ -7,6 +7,7 @@ from server.models.followups import (
     DocumentCounter,
     Notification,
     OrderMove,
+    OrderMovePhoto,
     RectificationOrder,
     WorkingCalendar,
 )
@@ -40,7 +41,8 @@ __all__ = [
     "Premises", "PremisesCategory",
     "PushedRecord", "RejectedRecord", "ScopeSnapshot", "Task", "User",
     "WebSession",
-    "Document", "DocumentCounter", "Notification", "OrderMove", "RectificationOrder",
+    "Document", "DocumentCounter", "Notification", "OrderMove", "OrderMovePhoto",
+    "RectificationOrder",
     "WorkingCalendar",
     "Complainant", "Complaint", "ComplaintCategory",
 ]

@@ -94,9 +94,47 @@ def story(content, width, size):
     return flow
 
 
+def recheck_story(content, width, size):
+    """The flowables of a recheck result (整改复查意见书); content as story's, and findings
+    [(text, legal_basis, before, after)], order_id, issued_on_order, outcome (pass | fail)."""
+    styles = _styles(size)
+    body = styles["body"]
+    flow = [_p(content["title"], styles["title"]), _p(content["number"], styles["number"]),
+            Spacer(1, size),
+            _p(f"被监督单位：{content['premises_name']}", body),
+            _p(f"地址：{content['premises_address']}", body),
+            _p(f"你单位于 {content['issued_on_order']:%Y年%m月%d日} 被责令改正（整改期限："
+               f"{content['deadline']:%Y年%m月%d日}），经复查，各项问题整改情况如下：",
+               styles["head"])]
+    for index, (text, basis, before, after) in enumerate(content["findings"], start=1):
+        flow.append(_p(f"{index}. {text}", body))
+        flow.append(_p(f"    依据：{basis}", body))
+        flow.append(_p(f"    整改前：{before}", body))
+        flow.append(_p(f"    复查：{after}", body))
+    verdict = "复查合格，予以结案。" if content["outcome"] == "pass" else \
+        "复查不合格，将依法进一步处理。"
+    flow += [_p("复查意见：", styles["head"]), _p(verdict, body),
+             Spacer(1, size),
+             _p(f"签发机关：{content['office_name']}", body),
+             _p(f"日期：{content['issued_on']:%Y年%m月%d日}", body),
+             Spacer(1, size),
+             _p("监督员签名：______________    ______________", body),
+             _p("被监督单位签收：______________  日期：________", body),
+             Spacer(1, size)]
+    qr_size = min(width, 40 * mm)
+    flow.append(Table([[_qr(content["verify_url"], qr_size)]], colWidths=[width]))
+    flow.append(_p(f"扫码核验文书真伪 Verify: {content['verify_url']}", body))
+    return flow
+
+
+# The story of each document kind (content["kind"]).
+STORIES = {"rectification_order": story, "recheck_result": recheck_story}
+
+
 def render(content, *, layout, font_path):
     """Return the PDF bytes of a document in the layout ("a4" or "80mm")."""
     register_font(font_path)
+    story = STORIES[content.get("kind", "rectification_order")]
     out = io.BytesIO()
     if layout == "a4":
         margin = 20 * mm

@@ -15,12 +15,14 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from server.errors import NotFound
+from server.errors import Conflict, NotFound
 from server.models import Document, DocumentCounter, RectificationOrder
 from server.models._types import utcnow
 from server.models.followups import DOCUMENT_KINDS, ORDER_STATES
+from server.models.inspections import ITEM_RESULTS
 from server.services import audit
 from server.services.followups.orders import _require, get_order
+from server.services.followups.rechecks import OUTCOME_MOVES, side_by_side
 from server.services.followups.transitions import shipped_transitions
 
 # What secrets.token_urlsafe makes: anything else is no token of ours.
@@ -38,7 +40,8 @@ class Office:
     @classmethod
     def from_config(cls, config):
         return cls(code=config["DOCUMENT_OFFICE_CODE"], name=config["DOCUMENT_OFFICE_NAME"],
-                   prefixes={"rectification_order": config["DOCUMENT_OFFICE_PREFIX"]})
+                   prefixes={"rectification_order": config["DOCUMENT_OFFICE_PREFIX"],
+                             "recheck_result": config["DOCUMENT_RECHECK_PREFIX"]})
 
 
 def format_number(prefix, year, serial):
@@ -82,7 +85,23 @@ def issue_order_document(session, actor, order_id, *, office, transitions=None):
     transitions = transitions or shipped_transitions()
     order = get_order(session, actor, order_id)
     _require(actor, transitions.issue_roles)
-    kind = "rectification_order"
+    return _issue(session, actor, "rectification_order", order, office=office)
+
+
+def issue_recheck_document(session, actor, order_id, *, office, transitions=None):
+    """Issue the recheck result (整改复查意见书) of an order rechecked (passed or failed), once;
+    return (document, "created" | "existing"). 409 recheck_not_done before the outcome."""
+    transitions = transitions or shipped_transitions()
+    order = get_order(session, actor, order_id)
+    _require(actor, transitions.issue_roles)
+    if not any(move.move in OUTCOME_MOVES for move in order.moves):
+        raise Conflict(f"Order {order.id} is {order.state}: its recheck has no outcome yet.",
+                       code="recheck_not_done", details={"state": order.state})
+    return _issue(session, actor, "recheck_result", order, office=office)
+
+
+def _issue(session, actor, kind, order, *, office):
+    """Number and store the document of a kind about an order, once per order and kind."""
     existing = _existing(session, kind, order.id)
     if existing is not None:
         return existing, "existing"
@@ -109,7 +128,7 @@ def issue_order_document(session, actor, order_id, *, office, transitions=None):
 def get_document(session, actor, document_id):
     """Return a document whose subject is in the actor's scope, or raise NotFound."""
     document = session.get(Document, document_id)
-    if document is None or document.kind != "rectification_order":
+    if document is None or document.subject_kind != "rectification_order":
         raise NotFound(f"Document {document_id} not found.")
     try:
         get_order(session, actor, document.subject_id)
@@ -149,9 +168,14 @@ def verify(session, token, *, office):
 
 
 def pdf_content(session, document, *, office, verify_url):
-    """Return what the PDF of a document says (see document_pdf.story)."""
+    """Return what the PDF of a document says (see document_pdf.STORIES, by content["kind"])."""
+    return PDF_CONTENT[document.kind](session, document, office=office, verify_url=verify_url)
+
+
+def _order_content(session, document, *, office, verify_url):
     order = subject_of(session, document)
-    return {"title": DOCUMENT_KINDS[document.kind][0], "number": document.number,
+    return {"kind": document.kind, "title": DOCUMENT_KINDS[document.kind][0],
+            "number": document.number,
             "premises_name": document.premises.name, "premises_address": document.premises.address,
             "findings": [(_finding_text(f), f.get("legal_basis") or "") for f in order.findings],
             "measures": order.measures, "deadline": order.deadline, "office_name": office.name,
@@ -162,3 +186,28 @@ def _finding_text(finding):
     """The checklist item as it stood, with the officer's note of what was found."""
     text = finding.get("text") or finding["item_code"]
     return f"{text}（{finding['note']}）" if finding.get("note") else text
+
+
+def _recheck_content(session, document, *, office, verify_url):
+    order = subject_of(session, document)
+    view = side_by_side(session, order)
+    return {"kind": document.kind, "title": DOCUMENT_KINDS[document.kind][0],
+            "number": document.number, "premises_name": document.premises.name,
+            "premises_address": document.premises.address, "order_id": order.id,
+            "issued_on_order": order.issued_on, "deadline": order.deadline,
+            "findings": [(_finding_text({**f, "note": (f["before"] or {}).get("note")}),
+                          f["legal_basis"], _result_label(f["before"]), _result_label(f["after"]))
+                         for f in view["findings"]],
+            "outcome": view["outcome"], "office_name": office.name,
+            "issued_on": document.issued_at.astimezone().date(), "verify_url": verify_url}
+
+
+def _result_label(result):
+    if result is None:
+        return "—"
+    label = ITEM_RESULTS[result["result"]][0]
+    return f"{label}（{result['note']}）" if result.get("note") else label
+
+
+# What each kind's PDF says.
+PDF_CONTENT = {"rectification_order": _order_content, "recheck_result": _recheck_content}

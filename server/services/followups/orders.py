@@ -16,6 +16,7 @@ from server.models import (
     GridCell,
     Inspection,
     OrderMove,
+    OrderMovePhoto,
     Premises,
     RectificationOrder,
     Task,
@@ -100,12 +101,19 @@ def _opened(session, actor, order, premises, *, device_id=None, details=None):
 
 
 def schedule_recheck(session, actor, order, premises):
-    """Create the rectification_recheck task due on the deadline, for the cell's staff on duty."""
+    """Create the rectification_recheck task due on the deadline, for the cell's staff on duty.
+
+    Only field staff whose role may pass and fail a recheck (the transitions table: officers)
+    get it: a recheck is law enforcement, and its outcome moves the order.
+    """
+    roles = tuple(role for role in shipped_transitions().recheck_roles()
+                  if role in ("officer", "coordinator"))
     task = Task(kind="rectification_recheck", premises_id=premises.id, cell_id=premises.cell_id,
                 due_date=order.deadline, status="open", origin=f"order:{order.id}",
                 note=f"整改复查 / recheck of rectification order {order.id}",
                 created_by_id=actor.id,
-                assignees=list(cell_staff(session, premises.cell, premises.category_code)))
+                assignees=list(cell_staff(session, premises.cell, premises.category_code,
+                                          roles=roles)))
     session.add(task)
     session.flush()
     feed.emit(session, "task", task.id, cell_id=premises.cell_id)
@@ -203,9 +211,10 @@ def get_order(session, actor, order_id):
     return order
 
 
-def move_order(session, actor, order_id, data, *, rules, transitions=None):
+def move_order(session, actor, order_id, data, *, rules, transitions=None, details=None):
     """Make one move of an order by the transitions table; return the order.
 
+    details: facts the move carries besides its fields (a recheck's inspection id).
     409 illegal_move when the move is not one from the current state (also when another
     move won meanwhile); 403 when the actor's role may not make it; 422 for missing fields.
     """
@@ -226,7 +235,8 @@ def move_order(session, actor, order_id, data, *, rules, transitions=None):
     _advance(session, actor, order, move, transitions)
     step = OrderMove(order_id=order.id, move=move.name, from_state=move.source,
                      to_state=move.target, by_id=actor.id, at=utcnow(),
-                     note=fields.get("note", ""), photos=fields.get("photos", []), details={})
+                     note=fields.get("note", ""), photos=fields.get("photos", []),
+                     details=dict(details or {}))
     if move.name in ("pass", "fail"):
         _close_recheck_task(session, order)
     if move.name == "escalate":
@@ -236,6 +246,7 @@ def move_order(session, actor, order_id, data, *, rules, transitions=None):
         step.details = {"reissued_as_id": successor.id}
     session.add(step)
     session.flush()
+    link_move_photos(session, step)
     session.expire(order, ["moves"])
     feed.emit(session, "order", order.id, cell_id=order.premises.cell_id)
     audit.record(session, actor, f"order.{move.name}", "rectification_order", order.id,
@@ -243,6 +254,13 @@ def move_order(session, actor, order_id, data, *, rules, transitions=None):
                  details={"move": move.name, "from": move.source, "to": move.target,
                           **step.details})
     return order
+
+
+def link_move_photos(session, step):
+    """Index the photos a move names, so the order's scope may read them (services/photos)."""
+    session.add_all(OrderMovePhoto(move_id=step.id, sha256=sha256)
+                    for sha256 in dict.fromkeys(step.photos or []))
+    session.flush()
 
 
 def _move_fields(name, data):
