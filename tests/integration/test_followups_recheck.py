@@ -1,7 +1,5 @@
 """Rechecks (整改复查): an inspection limited to an order's findings whose outcome moves the order."""
 
-import uuid
-
 import pytest
 from sqlalchemy import func, select
 
@@ -310,4 +308,3 @@ def test_two_orders_and_the_task_of_the_other_one(client, db_session, scene, hea
     assert response.status_code == 422
     assert response.get_json()["error"]["details"]["items"]["extra"] == ["MI-04"]
     assert db_session.get(RectificationOrder, second.id).state == "issued"
-    assert str(uuid.UUID(body["client_uuid"]))
