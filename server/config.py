@@ -91,6 +91,8 @@ class Config:
         # (DOCUMENT_OFFICE_CODE), year and this prefix, e.g. 乌卫立〔2026〕第0001号.
         self.CASE_NUMBER_PREFIX = os.environ.get("CASE_NUMBER_PREFIX", "乌卫立")
         self.DOCUMENT_PENALTY_PREFIX = os.environ.get("DOCUMENT_PENALTY_PREFIX", "卫罚决")
+        # The number prefix of recheck results (整改复查意见书), e.g. 乌卫监复.
+        self.DOCUMENT_RECHECK_PREFIX = os.environ.get("DOCUMENT_RECHECK_PREFIX", "卫监复")
         self.DOCUMENT_FONT = os.environ.get("DOCUMENT_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
         # The QR code's verification URL starts with this (empty: the request's own host).
         self.DOCUMENT_VERIFY_BASE_URL = os.environ.get("DOCUMENT_VERIFY_BASE_URL", "")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from sync.client import Client, ServerRefused, Unreachable, progress_bar
+from sync.recheck import RecheckInvalid, queue_recheck
 
 
 def main(argv=None):
@@ -27,6 +28,16 @@ def main(argv=None):
     record.add_argument("photos", nargs="*")
     record.add_argument("--type", default="inspection",
                         choices=["inspection", "inspection_revision", "premises_update"])
+    recheck = commands.add_parser(
+        "recheck", help="queue a recheck (整改复查) of a pulled order: a result for each finding")
+    recheck.add_argument("order_id", type=int)
+    recheck.add_argument("--compliant", nargs="*", default=[], metavar="CODE",
+                         help="findings compliant now")
+    recheck.add_argument("--non-compliant", nargs="*", default=[], metavar="CODE=NOTE",
+                         help="findings still not compliant, with what was found")
+    recheck.add_argument("--photo", nargs="*", default=[], metavar="[CODE=]PATH",
+                         help="photos: of a finding (CODE=PATH) or of the visit (PATH)")
+    recheck.add_argument("--findings", default="", help="the recheck's own words")
     commands.add_parser("push", help="send queued photos and records")
     commands.add_parser("status", help="what is queued, sent, missing, rejected and why")
     args = parser.parse_args(argv)
@@ -69,6 +80,28 @@ def _record(client, args):
     return 0
 
 
+def _recheck(client, args):
+    non_compliant, photos, item_photos = {}, [], {}
+    for entry in args.non_compliant:
+        code, _, note = entry.partition("=")
+        non_compliant[code] = note
+    for entry in args.photo:
+        code, sep, path = entry.partition("=")
+        if sep:
+            item_photos.setdefault(code, []).append(path)
+        else:
+            photos.append(entry)
+    try:
+        uuid = queue_recheck(client.outbox, args.order_id, compliant=args.compliant,
+                             non_compliant=non_compliant, photos=photos,
+                             item_photos=item_photos, findings=args.findings)
+    except (RecheckInvalid, OSError) as error:
+        print(f"not queued: {error}", file=sys.stderr)
+        return 1
+    print(f"Queued recheck {uuid} of order {args.order_id}; push to send it.")
+    return 0
+
+
 def _push(client, args):
     summary = client.push()
     print(", ".join(f"{count} {name}" for name, count in summary.items()))
@@ -83,7 +116,8 @@ def _status(client, args):
     return 0
 
 
-COMMANDS = {"login": _login, "pull": _pull, "record": _record, "push": _push, "status": _status}
+COMMANDS = {"login": _login, "pull": _pull, "record": _record, "recheck": _recheck,
+            "push": _push, "status": _status}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e4penalty0015'
-down_revision = 'd3sweep0013'
+down_revision = 'e4recheck0014'
 branch_labels = None
 depends_on = None
 

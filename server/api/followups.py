@@ -17,10 +17,12 @@ from server.schemas.followups import (
     OrderSchema,
     OverdueItem,
     OverdueQuery,
+    RecheckSchema,
 )
 from server.services.followups import documents
 from server.services.followups import notifications as notifications_service
 from server.services.followups import overdue as overdue_service
+from server.services.followups import rechecks
 from server.services.followups import orders as service
 from server.services.followups.document_pdf import render
 from server.services.followups.cases import CaseNumbering
@@ -100,6 +102,30 @@ def issue_document(order_id):
     with transaction():
         document, outcome = documents.issue_order_document(db.session, actor, order_id,
                                                            office=office())
+    return document, 201 if outcome == "created" else 200
+
+
+@blp.get("/orders/<int(max=2147483647):order_id>/recheck")
+@blp.response(200, RecheckSchema)
+def recheck(order_id):
+    """Return the order's findings side by side: as issued (before) and as rechecked (after).
+
+    A recheck is an inspection of kind recheck naming the order's rectification_recheck
+    task (POST /api/v1/inspections/ or a pushed `inspection`); `after` is null until then.
+    """
+    return rechecks.recheck_view(db.session, current_user(), order_id)
+
+
+@blp.post("/orders/<int(max=2147483647):order_id>/recheck/document")
+@blp.response(201, DocumentSchema)
+@blp.alt_response(200, schema=DocumentSchema, description="The recheck result was already issued")
+@blp.alt_response(409, description="recheck_not_done: the order has no recheck outcome yet")
+def issue_recheck_document(order_id):
+    """Issue the order's recheck result (整改复查意见书) once it passed or failed, once."""
+    actor = current_user()
+    with transaction():
+        document, outcome = documents.issue_recheck_document(db.session, actor, order_id,
+                                                             office=office())
     return document, 201 if outcome == "created" else 200
 
 

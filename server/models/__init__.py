@@ -8,6 +8,7 @@ from server.models.followups import (
     DocumentCounter,
     Notification,
     OrderMove,
+    OrderMovePhoto,
     RectificationOrder,
     WorkingCalendar,
 )
@@ -42,7 +43,8 @@ __all__ = [
     "Premises", "PremisesCategory",
     "PushedRecord", "RejectedRecord", "ScopeSnapshot", "Task", "User",
     "WebSession",
-    "Document", "DocumentCounter", "Notification", "OrderMove", "RectificationOrder",
+    "Document", "DocumentCounter", "Notification", "OrderMove", "OrderMovePhoto",
+    "RectificationOrder",
     "WorkingCalendar",
     "Complainant", "Complaint", "ComplaintCategory",
     "Case", "CaseStage", "CaseTransfer",

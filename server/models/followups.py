@@ -64,10 +64,20 @@ class RectificationOrder(db.Model):
     updated_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     premises = relationship("Premises")
-    inspection = relationship("Inspection")
+    # Rechecks name their order too (Inspection.recheck_of_order_id): this is the issuing one.
+    inspection = relationship("Inspection", foreign_keys=[inspection_id])
     task = relationship("Task")
     reissue_of = relationship("RectificationOrder", remote_side=[id])
     moves = relationship("OrderMove", order_by="OrderMove.id")
+
+    @property
+    def findings_with_photos(self):
+        """The findings, each with the hashes of the issuing inspection's photos of its item."""
+        photos = {}
+        for photo in self.inspection.photos:
+            photos.setdefault(photo.item_code, []).append(photo.sha256)
+        return [{**finding, "photos": photos.get(finding["item_code"], [])}
+                for finding in self.findings]
 
 
 class OrderMove(db.Model):
@@ -86,6 +96,17 @@ class OrderMove(db.Model):
     photos: Mapped[list] = mapped_column(JSON, default=list)
     # Move-specific facts: the new order of a reissue, the reason of an escalation.
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class OrderMovePhoto(db.Model):
+    """A photo a move names (OrderMove.photos), by hash: who may see the order may see it."""
+
+    __tablename__ = "order_move_photos"
+    __table_args__ = (UniqueConstraint("move_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    move_id: Mapped[int] = mapped_column(ForeignKey("rectification_order_moves.id"))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
 
 
 class WorkingCalendar(db.Model):
@@ -107,6 +128,7 @@ class WorkingCalendar(db.Model):
 DOCUMENT_KINDS = {
     "rectification_order": ("卫生监督意见书", "Health supervision opinion (rectification order)"),
     "penalty_decision": ("行政处罚决定书", "Administrative penalty decision"),
+    "recheck_result": ("整改复查意见书", "Rectification recheck result"),
 }
 DOCUMENT_LAYOUTS = ("a4", "80mm")
 

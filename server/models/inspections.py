@@ -7,7 +7,10 @@ from server.extensions import db
 from server.models._types import UTCDateTime, utcnow
 
 INSPECTION_KINDS = {"patrol": ("协管巡查", "Coordinator patrol"),
-                    "enforcement": ("执法检查", "Enforcement check")}
+                    "enforcement": ("执法检查", "Enforcement check"),
+                    # Limited to an order's findings; its outcome moves the order
+                    # (services/followups/rechecks.py).
+                    "recheck": ("整改复查", "Rectification recheck")}
 ITEM_RESULTS = {"compliant": ("符合", "Compliant"), "non_compliant": ("不符合", "Non-compliant"),
                 "not_applicable": ("不适用", "Not applicable")}
 CONCLUSIONS = {"compliant": ("未发现问题", "No problems found"),
@@ -47,6 +50,11 @@ class Inspection(db.Model):
     revision_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("inspections.id"), unique=True, nullable=True)
     revision_reason: Mapped[str] = mapped_column(Text, default="")
+    # The rectification order this inspection rechecked (kind "recheck"); its revisions keep it.
+    recheck_of_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rectification_orders.id", name="fk_inspections_recheck_of_order_id",
+                   use_alter=True),  # orders name their issuing inspection: a cycle
+        index=True, nullable=True)
     # On-site evidence checks that disagree: flagged for supervisors, never a rejection.
     evidence_flags: Mapped[list] = mapped_column(JSON, default=list)
     # Kept beside the flags so supervisors' "flagged" list is an indexed query.

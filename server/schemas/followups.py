@@ -11,6 +11,7 @@ from server.models.followups import (
     ORDER_STATES,
 )
 from server.models.grid import LEVEL_LABELS
+from server.models.inspections import ITEM_RESULTS
 from server.schemas.common import Id, PageArgs, Text, labels_of
 from server.schemas.inspections import SHA256
 from server.services.followups.orders import MOVE_FIELDS
@@ -51,6 +52,8 @@ class FindingOut(Schema):
     severity = fields.Str()
     severity_label = fields.Function(lambda f: labels_of(SEVERITIES, f["severity"]))
     note = fields.Str()
+    photos = fields.List(fields.Str(), metadata={
+        "description": "SHA-256 of the issuing inspection's photos of this item (before)"})
 
 
 def _move_label(name):
@@ -81,7 +84,7 @@ class OrderSchema(Schema):
     premises_name = fields.Function(lambda o: o.premises.name)
     cell_id = fields.Int(allow_none=True)
     inspection_id = fields.Int()
-    findings = fields.List(fields.Nested(FindingOut))
+    findings = fields.List(fields.Nested(FindingOut), attribute="findings_with_photos")
     measures = fields.Str()
     issued_on = fields.Date()
     deadline = fields.Date()
@@ -97,6 +100,50 @@ class OrderSchema(Schema):
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     moves = fields.List(fields.Nested(MoveOut))
+
+
+class RecheckResultOut(Schema):
+    result = fields.Str()
+    result_label = fields.Function(lambda r: labels_of(ITEM_RESULTS, r["result"]))
+    note = fields.Str()
+    photos = fields.List(fields.Str())
+
+
+class RecheckFindingOut(Schema):
+    item_code = fields.Str()
+    text = fields.Str()
+    legal_basis = fields.Str()
+    severity = fields.Str()
+    severity_label = fields.Function(lambda f: labels_of(SEVERITIES, f["severity"]))
+    before = fields.Nested(RecheckResultOut, allow_none=True)
+    after = fields.Nested(RecheckResultOut, allow_none=True)
+
+
+class RecheckerOut(Schema):
+    id = fields.Int()
+    display_name = fields.Str(allow_none=True)
+
+
+class ReportedOut(Schema):
+    note = fields.Str()
+    photos = fields.List(fields.Str())
+    by_id = fields.Int()
+    at = fields.DateTime()
+
+
+class RecheckSchema(Schema):
+    """An order's findings side by side: as issued (before) and as rechecked (after)."""
+
+    order_id = fields.Int()
+    state = fields.Str()
+    state_label = fields.Function(lambda r: labels_of(ORDER_STATES, r["state"]))
+    inspection_id = fields.Int()
+    recheck_inspection_id = fields.Int(allow_none=True)
+    rechecked_by = fields.Nested(RecheckerOut, allow_none=True)
+    rechecked_at = fields.DateTime(allow_none=True)
+    outcome = fields.Str(allow_none=True)
+    report_rectified = fields.Nested(ReportedOut, allow_none=True)
+    findings = fields.List(fields.Nested(RecheckFindingOut))
 
 
 class DocumentQuery(Schema):

@@ -72,6 +72,7 @@ class InspectionOut(Schema):
     conclusion_label = fields.Function(lambda i: labels_of(CONCLUSIONS, i.conclusion))
     revision_of_id = fields.Int(allow_none=True)
     revision_reason = fields.Str()
+    recheck_of_order_id = fields.Int(allow_none=True)
     evidence_flags = fields.List(fields.Dict())
     items = fields.List(fields.Nested(ItemResultOut))
     photos = fields.Function(lambda i: [{"sha256": p.sha256, "item_code": p.item_code}

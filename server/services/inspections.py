@@ -1,6 +1,7 @@
 """Inspections: submit once per client UUID, never change, correct by revision."""
 
 from datetime import UTC
+from types import SimpleNamespace
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import insert, select
@@ -45,6 +46,9 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
     other content it is a conflict carrying the stored record. visible_premises: premises by
     id already read through the actor's scope (a push batch reads them once).
     """
+    # Follow-ups build on inspections (orders import this module): imported when used.
+    from server.services.followups import rechecks
+
     existing = session.scalar(select(Inspection).where(Inspection.client_uuid == data["client_uuid"]))
     digest = content_digest(data)
     if existing is not None:
@@ -53,10 +57,20 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
         or get_premises(session, actor, data["premises_id"])
     template = _template(session, data["template_id"], premises.category_code)
     inspectors = _inspectors(session, actor, data, premises)
-    task = _task(session, actor, data.get("task_id"), premises, revision_of)
-    results = _item_results(data["items"], applicable_items(template, premises.category_code))
+    task, order, first_moves = _task(session, actor, data.get("task_id"), premises, revision_of)
+    rechecks.check_kind(data["kind"], order)
+    if order is not None:  # a recheck: exactly the order's findings
+        rechecks.check_items(order, data["items"])
+        expected = [SimpleNamespace(code=f["item_code"]) for f in order.findings]
+    else:
+        expected = applicable_items(template, premises.category_code)
+    results = _item_results(data["items"], expected)
     if data["conclusion"] not in CONCLUSIONS:
         raise ValidationFailed("Unknown conclusion.", details={"conclusion": list(CONCLUSIONS)})
+    if order is not None:
+        rechecks.check_conclusion(data["conclusion"], rechecks.outcome_of(results))
+        if revision_of is not None:
+            rechecks.check_revision(session, revision_of, rechecks.outcome_of(results))
     gps = data.get("gps") or {}
     refs = _photo_refs(data)
     inspection = Inspection(
@@ -67,7 +81,7 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
         gps_lon=gps.get("lon"), gps_lat=gps.get("lat"), gps_accuracy_m=gps.get("accuracy_m"),
         findings=data.get("findings", ""), conclusion=data["conclusion"],
         revision_of_id=revision_of.id if revision_of else None, revision_reason=reason,
-        inspectors=inspectors,
+        recheck_of_order_id=order.id if order is not None else None, inspectors=inspectors,
         photos=[InspectionPhoto(sha256=sha256, item_code=item_code) for sha256, item_code in refs],
     )
     # The evidence flags are worked out before the row is written: one INSERT, no UPDATE.
@@ -94,6 +108,8 @@ def submit_inspection(session, actor, data, *, limits=EvidenceLimits(), device_i
                  after={"client_uuid": inspection.client_uuid, "content": digest},
                  device_id=device_id,
                  details={"revision_of": inspection.revision_of_id} if revision_of else None)
+    if order is not None and revision_of is None:  # in this transaction: both or neither
+        rechecks.apply_outcome(session, actor, inspection, order, results, first_moves)
     return inspection, "created"
 
 
@@ -171,17 +187,27 @@ def _inspectors(session, actor, data, premises):
 
 
 def _task(session, actor, task_id, premises, revision_of=None):
+    """Return (task, order rechecked by it or None, moves the recheck makes before its outcome)."""
+    from server.services.followups import rechecks
+
     if task_id is None:
-        return None
-    task = get_task(session, actor, task_id)
+        return None, None, []
+    try:
+        task = get_task(session, actor, task_id)
+    except NotFound:
+        rechecks.refuse_unassigned(session, actor, task_id)  # 403 for an order's recheck in scope
+        raise
     if task.premises_id != premises.id:
         raise ValidationFailed("The task is about another premises.",
                                details={"task_id": ["other premises"]})
+    order = rechecks.order_rechecked_by(session, task)
     if revision_of is not None and revision_of.task_id == task.id:
-        return task  # a correction keeps the task its original completed
+        return task, order, []  # a correction keeps the task its original completed
+    # An order no longer open for a recheck says its state (its task was closed with it).
+    first_moves = rechecks.recheck_path(order, actor.role) if order is not None else []
     if task.status != "open":
         raise Conflict(f"Task {task_id} is {task.status}.", code="task_not_open")
-    return task
+    return task, order, first_moves
 
 
 def _item_results(items, applicable):

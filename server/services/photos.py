@@ -14,7 +14,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
 
 from server import errors
-from server.models import GridCell, Inspection, InspectionPhoto, Photo, PhotoHolder, Premises
+from server.models import (
+    GridCell,
+    Inspection,
+    InspectionPhoto,
+    OrderMove,
+    OrderMovePhoto,
+    Photo,
+    PhotoHolder,
+    Premises,
+    RectificationOrder,
+)
 from server.models._types import utcnow
 from server.photos import HashMismatch, ImageRejected, OffsetMismatch, PhotoTooLarge, ingest_photo
 from server.services import audit
@@ -141,7 +151,7 @@ def _refresh_linked(session, sha256, holder, limits):
 
 def get_photo(session, actor, sha256):
     """Return a photo the actor may see: one they hold, or one of a record in their scope
-    whose sender holds it. Anything else is not found."""
+    (an inspection, or a move of an order) whose sender holds it. Anything else is not found."""
     check_hash_name(sha256)
     photo = session.get(Photo, sha256)
     if photo is None:
@@ -155,6 +165,15 @@ def get_photo(session, actor, sha256):
         .join(Premises, Premises.id == Inspection.premises_id)
         .join(GridCell, GridCell.id == Premises.cell_id)
         .where(InspectionPhoto.sha256 == sha256, cell_scope_clause(actor)).limit(1))
+    if linked is None:
+        linked = session.scalar(
+            select(OrderMove.id).join(OrderMovePhoto, OrderMovePhoto.move_id == OrderMove.id)
+            .join(PhotoHolder, and_(PhotoHolder.sha256 == OrderMovePhoto.sha256,
+                                    PhotoHolder.user_id == OrderMove.by_id))
+            .join(RectificationOrder, RectificationOrder.id == OrderMove.order_id)
+            .join(Premises, Premises.id == RectificationOrder.premises_id)
+            .join(GridCell, GridCell.id == Premises.cell_id)
+            .where(OrderMovePhoto.sha256 == sha256, cell_scope_clause(actor)).limit(1))
     if linked is None:
         raise errors.NotFound("Photo not found.")
     return photo

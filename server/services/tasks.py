@@ -20,14 +20,17 @@ def ancestor_ids(cell):
     return [int(part) for part in cell.path.strip("/").split("/") if part]
 
 
-def cell_staff(session, cell, category_code):
-    """Return the users on a cell or above it whose duty covers the category, in force today."""
+def cell_staff(session, cell, category_code, roles=("officer", "coordinator")):
+    """Return the users on a cell or above it whose duty covers the category, in force today.
+
+    roles: the field roles wanted (rechecks go to officers only: see orders.schedule_recheck).
+    """
     if cell is None:
         return []
     rows = session.execute(
         select(User, CellAssignment.duty).join(CellAssignment, CellAssignment.user_id == User.id)
         .where(CellAssignment.cell_id.in_(ancestor_ids(cell)), active_assignment_clause(),
-               User.active, User.role.in_(("officer", "coordinator")))
+               User.active, User.role.in_(roles))
         .order_by(User.id)).all()
     staff = {}
     for user, duty in rows:

@@ -44,8 +44,9 @@ def test_an_officer_issues_an_order_with_the_earliest_rule_deadline_and_a_rechec
     task = db_session.get(Task, order["task_id"])
     assert (task.kind, task.due_date, task.status, task.origin) == \
         ("rectification_recheck", date(2026, 3, 5), "open", f"order:{order['id']}")
-    # The cell's staff on duty: wang (coordinator of the cell) and li (officer of the district).
-    assert sorted(u.username for u in task.assignees) == ["li", "wang"]
+    # The cell's officers on duty (li, of the district): a recheck is law enforcement, and
+    # coordinators (wang, of the cell) may not pass or fail it (order_transitions.json).
+    assert sorted(u.username for u in task.assignees) == ["li"]
     assert db_session.query(AuditEvent).filter_by(action="order.issue",
                                                   entity_id=str(order["id"])).count() == 1
     assert db_session.query(ChangeEvent).filter_by(entity_type="order",
@@ -169,7 +170,10 @@ def test_the_order_and_its_recheck_task_reach_the_cells_terminals(client, db_ses
     orders = [item for item in page["items"] if item["type"] == "order"]
     assert [item["id"] for item in orders] == [order.id]
     assert [f["item_code"] for f in orders[0]["data"]["findings"]] == ["MI-01", "MI-04"]
-    tasks = [item["data"]["kind"] for item in page["items"] if item["type"] == "task"]
+    # The recheck task goes to the officers (li), not to the cell's coordinator.
+    assert [item for item in page["items"] if item["type"] == "task"] == []
+    officer = client.get("/api/v1/sync/pull?limit=1000", headers=headers["li"]).get_json()
+    tasks = [item["data"]["kind"] for item in officer["items"] if item["type"] == "task"]
     assert tasks == ["rectification_recheck"]
     cursor, scope = page["next_cursor"], page["scope"]
     # A move reaches them by the feed; the other cell's terminal never sees the order.

@@ -22,7 +22,8 @@ def day(d):
 @pytest.fixture
 def obligations(db_session):
     """An order due Thursday 5 March on wang's clinic (D1 / street D1001), its recheck task
-    assigned to wang and li; a street supervisor on D1001, chief on district D1."""
+    assigned to li (rechecks go to officers, not to wang); a street supervisor on D1001,
+    chief on district D1."""
     with time_machine.travel(NOW, tick=False):
         scene = build_scene(db_session)
         world = scene.world
@@ -45,25 +46,25 @@ def raised(db_session):
 
 def test_reminders_then_escalations_by_days_each_once(db_session, obligations):
     scene, street, order = obligations
-    world, li, wang = scene.world, scene.li, scene.world.wang
+    world, li = scene.world, scene.li
     subjects = [("order", order.id)]  # its recheck task is reminded as the order, not twice
     assert run(db_session, 2)["reminders"] == 0  # due in 3 days: before the window
     assert raised(db_session) == []
 
     counts = run(db_session, 3)  # 2 days before
-    assert (counts["reminders"], counts["escalations"]) == (2, 0)
+    assert (counts["reminders"], counts["escalations"]) == (1, 0)
     expected = sorted((user.id, "reminder", "before_2", *subject)
-                      for user in (li, wang) for subject in subjects)
+                      for user in (li,) for subject in subjects)
     assert raised(db_session) == expected
 
     again = run(db_session, 3)
-    assert (again["reminders"], again["escalations"], again["already_raised"]) == (0, 0, 2)
+    assert (again["reminders"], again["escalations"], again["already_raised"]) == (0, 0, 1)
     assert run(db_session, 4)["reminders"] == 0  # 1 day before: still the 2-day reminder
     assert raised(db_session) == expected
 
-    assert run(db_session, 5)["reminders"] == 2  # the due day
+    assert run(db_session, 5)["reminders"] == 1  # the due day
     expected += [(user.id, "reminder", "before_0", *subject)
-                 for user in (li, wang) for subject in subjects]
+                 for user in (li,) for subject in subjects]
     for quiet_day in (6, 7):  # 1 and 2 days overdue: nothing new
         assert run(db_session, quiet_day) == {"today": f"2026-03-0{quiet_day}", "items_read": 1,
                                               "reminders": 0, "escalations": 0,
@@ -99,8 +100,8 @@ def test_one_audit_event_per_run_and_one_feed_event_per_notification_to_its_user
     db_session.flush()
     audits = db_session.scalars(select(AuditEvent).where(
         AuditEvent.action == "followups.sweep")).all()
-    assert [(a.details["reminders"], a.details["already_raised"]) for a in audits] == [(2, 0),
-                                                                                      (0, 2)]
+    assert [(a.details["reminders"], a.details["already_raised"]) for a in audits] == [(1, 0),
+                                                                                      (0, 1)]
     events = db_session.execute(select(ChangeEvent.entity_id, ChangeEvent.user_id,
                                        ChangeEvent.cell_id)
                                 .where(ChangeEvent.entity_type == "notification")).all()

@@ -60,3 +60,14 @@ def test_the_validator_refuses_a_broken_table(change, problem):
 
 def test_the_states_of_the_table_are_the_models():
     assert set(document()["states"]) == set(ORDER_STATES)
+
+
+def test_recheck_tasks_go_to_the_field_roles_that_may_pass_and_fail():
+    assert shipped_transitions().recheck_roles() == ("admin", "supervisor", "officer")
+
+
+def test_the_validator_refuses_a_table_where_no_field_role_may_pass_and_fail():
+    broken = document()
+    broken["states"]["recheck_due"]["fail"]["roles"] = ["admin", "supervisor"]
+    with pytest.raises(TransitionsInvalid, match="field role"):
+        validate_transitions(broken)

@@ -5,6 +5,7 @@
 - `deadlines.py`: the default deadline rules (a data file), pure.
 - `transitions.py`: the order state machine (a data file), pure.
 - `orders.py`: issue, list, read and move rectification orders.
+- `rechecks.py`: rechecks: an inspection limited to an order's findings moves the order.
 - `complaints.py`: complaints and reports: intake, routing, verification, feedback.
 - `overdue.py`: the registry of due-dated obligations (SOURCES) and the overdue list.
 - `escalation.py`: the reminder/escalation rules (a data file) and the sweep.

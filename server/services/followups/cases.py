@@ -14,14 +14,14 @@ from datetime import date
 from sqlalchemy import exists, select, update
 
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from server.models import Case, CaseStage, CaseTransfer, DocumentCounter, GridCell, Premises, User
+from server.models import Case, CaseStage, CaseTransfer, GridCell, Premises, User
 from server.models._types import utcnow
 from server.services import audit
 from server.services import changes as feed
 from server.services.followups.calendars import stored_calendar
 from server.services.followups.case_sources import resolve_source
 from server.services.followups.case_stages import due_on, load_stages
-from server.services.followups.documents import format_number, next_serial
+from server.services.followups.documents import format_number, give_back_serial, next_serial
 from server.services.idempotency import insert_once
 from server.services.paging import page
 from server.services.scope import cell_scope_clause
@@ -219,10 +219,7 @@ def _open(session, actor, stages, numbering, *, client_uuid, digest, premises, k
 
 
 def _give_back(session, numbering, year):
-    """Return the serial just taken (the counter is still locked by this transaction)."""
-    counter = session.get(DocumentCounter, (numbering.office_code, year, numbering.prefix))
-    counter.last_serial -= 1
-    session.flush()
+    give_back_serial(session, numbering.office_code, year, numbering.prefix)
 
 
 def current_stage(session, case):

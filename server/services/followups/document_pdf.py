@@ -66,20 +66,16 @@ def _qr(url, size):
 
 
 def story(content, width, size):
-    """The flowables of a document; content: title, number, premises_name, premises_address,
-    findings [(text, legal_basis)], measures, deadline (an order's) or paragraphs
-    [(head, text)] (other kinds), office_name, issued_on, verify_url."""
+    """The flowables of a document; content: kind, title, number, premises_name,
+    premises_address, office_name, issued_on, verify_url, and what the kind's body reads
+    (BODIES)."""
     styles = _styles(size)
     body = styles["body"]
     flow = [_p(content["title"], styles["title"]), _p(content["number"], styles["number"]),
             Spacer(1, size),
             _p(f"被监督单位：{content['premises_name']}", body),
             _p(f"地址：{content['premises_address']}", body)]
-    if "paragraphs" in content:  # another kind than an order's: headed paragraphs
-        for head, text in content["paragraphs"]:
-            flow += [_p(head, styles["head"]), _p(text, body)]
-    else:
-        flow += _order_body(content, styles)
+    flow += BODIES[content["kind"]](content, styles)
     flow += [Spacer(1, size),
              _p(f"签发机关：{content['office_name']}", body),
              _p(f"日期：{content['issued_on']:%Y年%m月%d日}", body),
@@ -102,6 +98,36 @@ def _order_body(content, styles):
     return flow + [_p("卫生监督意见：", styles["head"]), _p(content["measures"], body),
                    _p(f"请于 {content['deadline']:%Y年%m月%d日} 前整改完毕（整改期限："
                       f"{content['deadline']}）。", body)]
+
+
+def _recheck_body(content, styles):
+    """A recheck result (整改复查意见书): findings [(text, legal_basis, before, after)],
+    issued_on_order, deadline, outcome (pass | fail)."""
+    body = styles["body"]
+    flow = [_p(f"你单位于 {content['issued_on_order']:%Y年%m月%d日} 被责令改正（整改期限："
+               f"{content['deadline']:%Y年%m月%d日}），经复查，各项问题整改情况如下：",
+               styles["head"])]
+    for index, (text, basis, before, after) in enumerate(content["findings"], start=1):
+        flow.append(_p(f"{index}. {text}", body))
+        flow.append(_p(f"    依据：{basis}", body))
+        flow.append(_p(f"    整改前：{before}", body))
+        flow.append(_p(f"    复查：{after}", body))
+    verdict = "复查合格，予以结案。" if content["outcome"] == "pass" else \
+        "复查不合格，将依法进一步处理。"
+    return flow + [_p("复查意见：", styles["head"]), _p(verdict, body)]
+
+
+def _paragraphs_body(content, styles):
+    """Headed paragraphs [(head, text)] (a penalty decision)."""
+    flow = []
+    for head, text in content["paragraphs"]:
+        flow += [_p(head, styles["head"]), _p(text, styles["body"])]
+    return flow
+
+
+# The body of each document kind (content["kind"]) between the common head and foot.
+BODIES = {"rectification_order": _order_body, "recheck_result": _recheck_body,
+          "penalty_decision": _paragraphs_body}
 
 
 def render(content, *, layout, font_path):

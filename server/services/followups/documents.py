@@ -16,12 +16,14 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from server.errors import NotFound
+from server.errors import Conflict, NotFound
 from server.models import Document, DocumentCounter, Penalty, RectificationOrder
 from server.models._types import utcnow
 from server.models.followups import DOCUMENT_KINDS, ORDER_STATES
+from server.models.inspections import ITEM_RESULTS
 from server.services import audit
 from server.services.followups.orders import _require, get_order
+from server.services.followups.rechecks import OUTCOME_MOVES, side_by_side
 from server.services.followups.transitions import shipped_transitions
 
 # What secrets.token_urlsafe makes: anything else is no token of ours.
@@ -40,6 +42,7 @@ class Office:
     def from_config(cls, config):
         return cls(code=config["DOCUMENT_OFFICE_CODE"], name=config["DOCUMENT_OFFICE_NAME"],
                    prefixes={"rectification_order": config["DOCUMENT_OFFICE_PREFIX"],
+                             "recheck_result": config["DOCUMENT_RECHECK_PREFIX"],
                              "penalty_decision": config["DOCUMENT_PENALTY_PREFIX"]})
 
 
@@ -67,6 +70,14 @@ def next_serial(session, office_code, year, prefix):
     return counter.last_serial
 
 
+def give_back_serial(session, office_code, year, prefix):
+    """Return the serial just taken when nothing is numbered with it after all (the counter is
+    still locked by this transaction, so nobody took the next one meanwhile)."""
+    counter = session.get(DocumentCounter, (office_code, year, prefix))
+    counter.last_serial -= 1
+    session.flush()
+
+
 def document_state(document):
     """Return the audited state of a document."""
     return {"kind": document.kind, "subject_id": document.subject_id, "number": document.number,
@@ -87,6 +98,18 @@ def issue_order_document(session, actor, order_id, *, office, transitions=None):
     return issue_document(session, actor, "rectification_order", order, office=office)
 
 
+def issue_recheck_document(session, actor, order_id, *, office, transitions=None):
+    """Issue the recheck result (整改复查意见书) of an order rechecked (passed or failed), once;
+    return (document, "created" | "existing"). 409 recheck_not_done before the outcome."""
+    transitions = transitions or shipped_transitions()
+    order = get_order(session, actor, order_id)
+    _require(actor, transitions.issue_roles)
+    if not any(move.move in OUTCOME_MOVES for move in order.moves):
+        raise Conflict(f"Order {order.id} is {order.state}: its recheck has no outcome yet.",
+                       code="recheck_not_done", details={"state": order.state})
+    return issue_document(session, actor, "recheck_result", order, office=office)
+
+
 def issue_document(session, actor, kind, subject, *, office):
     """Issue the document of a kind about a subject already read in the actor's scope (it has
     id, premises_id, cell_id), once; return (document, "created" | "existing")."""
@@ -99,6 +122,7 @@ def issue_document(session, actor, kind, subject, *, office):
     # Under the counter's lock: an issue of the same subject that committed meanwhile shows now.
     existing = _existing(session, kind, subject.id)
     if existing is not None:
+        give_back_serial(session, office.code, year, prefix)  # no gap for an issue not made
         return existing, "existing"
     document = Document(
         kind=kind, subject_kind=_kinds()[kind].subject_kind, subject_id=subject.id,
@@ -128,6 +152,8 @@ def _kinds():
 
     return {"rectification_order": Kind("rectification_order", RectificationOrder, get_order,
                                         lambda order: ORDER_STATES[order.state]),
+            "recheck_result": Kind("rectification_order", RectificationOrder, get_order,
+                                   lambda order: ORDER_STATES[order.state]),
             "penalty_decision": Kind("penalty", Penalty, penalties.get_penalty,
                                      penalties.public_state_label)}
 
@@ -176,25 +202,48 @@ def verify(session, token, *, office):
 
 
 def pdf_content(session, document, *, office, verify_url):
-    """Return what the PDF of a document says (see document_pdf.story)."""
-    subject = subject_of(session, document)
-    if document.kind == "penalty_decision":  # headed paragraphs (document_pdf.story)
-        from server.services.followups.penalties import document_content
+    """Return what the PDF of a document says: the common head and foot, and what its kind's
+    body reads (document_pdf.BODIES)."""
+    content = {"kind": document.kind, "title": DOCUMENT_KINDS[document.kind][0],
+               "number": document.number, "premises_name": document.premises.name,
+               "premises_address": document.premises.address, "office_name": office.name,
+               "issued_on": document.issued_at.astimezone().date(), "verify_url": verify_url}
+    return {**content, **BODY_CONTENT[document.kind](session, subject_of(session, document))}
 
-        return {"title": DOCUMENT_KINDS[document.kind][0], "number": document.number,
-                "premises_name": document.premises.name,
-                "premises_address": document.premises.address,
-                "paragraphs": document_content(subject), "office_name": office.name,
-                "issued_on": document.issued_at.astimezone().date(), "verify_url": verify_url}
-    order = subject
-    return {"title": DOCUMENT_KINDS[document.kind][0], "number": document.number,
-            "premises_name": document.premises.name, "premises_address": document.premises.address,
-            "findings": [(_finding_text(f), f.get("legal_basis") or "") for f in order.findings],
-            "measures": order.measures, "deadline": order.deadline, "office_name": office.name,
-            "issued_on": document.issued_at.astimezone().date(), "verify_url": verify_url}
+
+def _order_content(session, order):
+    return {"findings": [(_finding_text(f), f.get("legal_basis") or "") for f in order.findings],
+            "measures": order.measures, "deadline": order.deadline}
 
 
 def _finding_text(finding):
     """The checklist item as it stood, with the officer's note of what was found."""
     text = finding.get("text") or finding["item_code"]
     return f"{text}（{finding['note']}）" if finding.get("note") else text
+
+
+def _recheck_content(session, order):
+    view = side_by_side(session, order)
+    return {"order_id": order.id, "issued_on_order": order.issued_on, "deadline": order.deadline,
+            "findings": [(_finding_text({**f, "note": (f["before"] or {}).get("note")}),
+                          f["legal_basis"], _result_label(f["before"]), _result_label(f["after"]))
+                         for f in view["findings"]],
+            "outcome": view["outcome"]}
+
+
+def _result_label(result):
+    if result is None:
+        return "—"
+    label = ITEM_RESULTS[result["result"]][0]
+    return f"{label}（{result['note']}）" if result.get("note") else label
+
+
+def _penalty_content(session, penalty):
+    from server.services.followups.penalties import document_content
+
+    return {"paragraphs": document_content(penalty)}
+
+
+# What each kind's body reads.
+BODY_CONTENT = {"rectification_order": _order_content, "recheck_result": _recheck_content,
+                "penalty_decision": _penalty_content}

@@ -16,6 +16,7 @@ from server.models import (
     GridCell,
     Inspection,
     OrderMove,
+    OrderMovePhoto,
     Premises,
     RectificationOrder,
     Task,
@@ -110,12 +111,19 @@ def _opened(session, actor, order, premises, *, device_id=None, details=None):
 
 
 def schedule_recheck(session, actor, order, premises):
-    """Create the rectification_recheck task due on the deadline, for the cell's staff on duty."""
+    """Create the rectification_recheck task due on the deadline, for the cell's staff on duty.
+
+    Only field staff whose role may pass and fail a recheck (the transitions table: officers)
+    get it: a recheck is law enforcement, and its outcome moves the order.
+    """
+    roles = tuple(role for role in shipped_transitions().recheck_roles()
+                  if role in ("officer", "coordinator"))
     task = Task(kind="rectification_recheck", premises_id=premises.id, cell_id=premises.cell_id,
                 due_date=order.deadline, status="open", origin=f"{ORDER_ORIGIN}{order.id}",
                 note=f"整改复查 / recheck of rectification order {order.id}",
                 created_by_id=actor.id,
-                assignees=list(cell_staff(session, premises.cell, premises.category_code)))
+                assignees=list(cell_staff(session, premises.cell, premises.category_code,
+                                          roles=roles)))
     session.add(task)
     session.flush()
     feed.emit(session, "task", task.id, cell_id=premises.cell_id)
@@ -213,11 +221,13 @@ def get_order(session, actor, order_id):
     return order
 
 
-def move_order(session, actor, order_id, data, *, rules, transitions=None, case_numbering=None):
+def move_order(session, actor, order_id, data, *, rules, transitions=None, case_numbering=None,
+               details=None):
     """Make one move of an order by the transitions table; return the order.
 
     An escalation opens the order's case (案件) in the same transaction (case_numbering:
-    services/followups/cases.CaseNumbering, default numbering when None).
+    services/followups/cases.CaseNumbering, default numbering when None). details: facts the
+    move carries besides its fields (a recheck's inspection id).
 
     409 illegal_move when the move is not one from the current state (also when another
     move won meanwhile); 403 when the actor's role may not make it; 422 for missing fields.
@@ -239,7 +249,8 @@ def move_order(session, actor, order_id, data, *, rules, transitions=None, case_
     _advance(session, actor, order, move, transitions)
     step = OrderMove(order_id=order.id, move=move.name, from_state=move.source,
                      to_state=move.target, by_id=actor.id, at=utcnow(),
-                     note=fields.get("note", ""), photos=fields.get("photos", []), details={})
+                     note=fields.get("note", ""), photos=fields.get("photos", []),
+                     details=dict(details or {}))
     if move.name in ("pass", "fail"):
         _close_recheck_task(session, order)
     if move.name == "escalate":
@@ -253,6 +264,7 @@ def move_order(session, actor, order_id, data, *, rules, transitions=None, case_
     session.flush()
     if move.target == "failed":  # repeated failure opens an interview warning (约谈)
         measures.record_failure(session, actor, order)
+    link_move_photos(session, step)
     session.expire(order, ["moves"])
     feed.emit(session, "order", order.id, cell_id=order.premises.cell_id)
     audit.record(session, actor, f"order.{move.name}", "rectification_order", order.id,
@@ -260,6 +272,13 @@ def move_order(session, actor, order_id, data, *, rules, transitions=None, case_
                  details={"move": move.name, "from": move.source, "to": move.target,
                           **step.details})
     return order
+
+
+def link_move_photos(session, step):
+    """Index the photos a move names, so the order's scope may read them (services/photos)."""
+    session.add_all(OrderMovePhoto(move_id=step.id, sha256=sha256)
+                    for sha256 in dict.fromkeys(step.photos or []))
+    session.flush()
 
 
 def _move_fields(name, data):

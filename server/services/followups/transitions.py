@@ -13,6 +13,8 @@ from server.models.user import ROLES
 from server.services.followups import DATA
 
 SHIPPED_TRANSITIONS = DATA / "order_transitions.json"
+# The roles that hold cells and get tasks (services/tasks.cell_staff).
+FIELD_ROLES = ("officer", "coordinator")
 
 
 class TransitionsInvalid(ValueError):
@@ -45,6 +47,13 @@ class Transitions:
         """Return the moves from a state that a role may make, in table order."""
         return [m.name for (source, _), m in self.moves.items()
                 if source == state and role in m.roles]
+
+    def recheck_roles(self):
+        """Return the roles that may make every recheck outcome (pass and fail) wherever one
+        is possible: recheck tasks go to the field staff among them."""
+        outcomes = [m for m in self.moves.values() if m.name in ("pass", "fail")]
+        roles = [role for role in ROLES if outcomes and all(role in m.roles for m in outcomes)]
+        return tuple(roles)
 
     def open_states(self):
         """Return the states that still have moves (the order is not finished)."""
@@ -80,7 +89,11 @@ def validate_transitions(document):
         problems.append("an order starts in the state issued")
     if problems:
         raise TransitionsInvalid("; ".join(problems))
-    return Transitions(moves, issue_roles, labels)
+    table = Transitions(moves, issue_roles, labels)
+    if not set(table.recheck_roles()) & set(FIELD_ROLES):
+        raise TransitionsInvalid(f"pass and fail must both be open to a field role "
+                                 f"({' or '.join(FIELD_ROLES)}): recheck tasks go to them")
+    return table
 
 
 @lru_cache(maxsize=1)
