@@ -71,6 +71,7 @@ class Case(db.Model):
     handlers = relationship("User", secondary=case_handlers, order_by="User.id")
     stages = relationship("CaseStage", order_by="CaseStage.id", back_populates="case")
     transfers = relationship("CaseTransfer", order_by="CaseTransfer.id")
+    penalties = relationship("Penalty", order_by="Penalty.id", viewonly=True)
 
 
 class CaseStage(db.Model):

@@ -45,7 +45,7 @@ class Penalty(db.Model):
     """A penalty decision (行政处罚决定) on a premises, with its recheck and its publication.
 
     amount_fen: the amount in fen (1/100 yuan), an integer: no float ever holds money.
-    case_id: the case it came from (cases live on another branch; no foreign key yet).
+    case_id: the case (案件) it ends, if it came from one (the case lists its penalties).
     """
 
     __tablename__ = "penalties"
@@ -63,7 +63,7 @@ class Penalty(db.Model):
     # The premises' cell when recorded; visibility follows the premises' current cell.
     cell_id: Mapped[int | None] = mapped_column(ForeignKey("grid_cells.id"), nullable=True)
     inspection_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id"), nullable=True)
-    case_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
     recheck_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), nullable=True,
                                                         index=True)
     recheck_due: Mapped[date] = mapped_column(Date)

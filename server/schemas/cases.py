@@ -103,6 +103,10 @@ class CaseSchema(Schema):
     decision_summary = fields.Str(allow_none=True)
     handler_ids = fields.Function(lambda c: [user.id for user in c.handlers])
     stages = fields.List(fields.Nested(CaseStageOut))
+    # The penalty decisions (行政处罚决定) that ended it: GET /api/v1/followups/penalties/{id}.
+    penalties = fields.Function(lambda c: [
+        {"id": p.id, "decision_number": p.decision_number, "decided_on": p.decided_on.isoformat(),
+         "type": p.type} for p in c.penalties])
     transfers = fields.List(fields.Nested(CaseTransferOut))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -34,11 +34,13 @@ COMPLAINT_CONTENT = "（示例）诊所收费不明码标价，医生疑似无�
 DEMO_ORDERS = [
     ("DEMO-PDY-0001", (), "issued"),
     ("DEMO-PDY-0002", ("start_recheck",), "recheck_due"),
-    ("DEMO-PDY-0003", ("report_rectified", "start_recheck", "pass"), "passed"),
-    ("DEMO-GGCS-0004", ("start_recheck", "fail"), "failed"),
+    # "recheck:…": a recheck inspection of the order's findings moves it (start_recheck, then
+    # pass or fail), as a terminal's recheck does.
+    ("DEMO-PDY-0003", ("report_rectified", "recheck:pass"), "passed"),
+    ("DEMO-GGCS-0004", ("recheck:fail",), "failed"),
     ("DEMO-PDY-0001", (), "overdue"),  # issued, its deadline already past (see _backdate)
     # Escalated by the supervisor: the escalation opens the case, moved on to 调查取证.
-    ("DEMO-GGCS-0004", ("start_recheck", "fail", "escalate"), "escalated"),
+    ("DEMO-GGCS-0004", ("recheck:fail", "escalate"), "escalated"),
 ]
 MOVE_NOTES = {"report_rectified": "（示例）已更换执业许可证并公示", "fail": "（示例）复查仍未整改"}
 ESCALATION_REASON = "（示例）两次复查仍未整改，移交立案"
@@ -76,6 +78,9 @@ def _load(session, rules, case_numbering):
             "measures": "（示例）限期整改，整改后报告复查", "deadline": today + timedelta(days=10 + index)},
             rules=rules)
         for move in moves:
+            if move.startswith("recheck:"):
+                _recheck(session, officer, order, move.split(":")[1], f"recheck-{index}")
+                continue
             note = MOVE_NOTES.get(move)
             if move == "escalate":
                 move_order(session, supervisor, order.id,
@@ -123,6 +128,23 @@ def _inspection(session, officer, premises, name):
         "gps": {"lon": point.x, "lat": point.y, "accuracy_m": 8.0}, "items": items,
         "photos": [], "findings": "（示例）存在需整改问题", "conclusion": "rectification_required"})
     return inspection
+
+
+def _recheck(session, officer, order, outcome, name):
+    """Submit the recheck inspection of an order's findings: all rectified, or not."""
+    inspection = order.inspection
+    point = to_shape(inspection.premises.location)
+    passed = outcome == "pass"
+    submit_inspection(session, officer, {
+        "client_uuid": demo_uuid(name), "kind": "recheck", "task_id": order.task_id,
+        "premises_id": inspection.premises_id, "template_id": inspection.template_id,
+        "device_time": utcnow(), "gps": {"lon": point.x, "lat": point.y, "accuracy_m": 6.0},
+        "items": [{"item_code": finding["item_code"],
+                   "result": "compliant" if passed else "non_compliant",
+                   "note": "" if passed else "（示例）复查时仍未整改", "photos": []}
+                  for finding in order.findings],
+        "photos": [], "findings": "（示例）复查" + ("已整改" if passed else "仍未整改"),
+        "conclusion": "compliant" if passed else "rectification_required"})
 
 
 def _finding(inspection):

@@ -40,6 +40,13 @@ def test_the_demo_shows_orders_in_each_state_and_a_complaint_awaiting_feedback(r
     orders = db_session.scalars(select(RectificationOrder).order_by(RectificationOrder.id)).all()
     assert [order.state for order in orders] == ["issued", "recheck_due", "passed", "failed",
                                                  "issued", "escalated"]
+    # The passed and failed ones were moved by recheck inspections, as a terminal's are.
+    rechecks = db_session.scalars(select(Inspection).where(Inspection.kind == "recheck")
+                                  .order_by(Inspection.id)).all()
+    assert [(r.recheck_of_order_id, r.conclusion) for r in rechecks] == [
+        (orders[2].id, "compliant"), (orders[3].id, "rectification_required"),
+        (orders[5].id, "rectification_required")]
+    assert orders[2].moves[-1].details["recheck_inspection_id"] == rechecks[0].id
     assert [move.move for move in orders[2].moves] == ["report_rectified", "start_recheck",
                                                        "pass"]
     overdue = [order for order in orders if order.state == "issued" and order.deadline < TODAY]
@@ -84,7 +91,8 @@ def test_loading_the_demo_again_adds_no_follow_ups(runner, db_session):
     with time_machine.travel(NOW, tick=False):
         assert runner.invoke(args=["demo", "load"]).exit_code == 0
     first = counts(db_session)
-    assert first[:4] == (6, 9, 6, 1)  # orders, moves (0+1+3+2+0+3), inspections, complaints
+    # orders, moves (0+1+3+2+0+3), inspections (6 issuing, 3 rechecks), complaints
+    assert first[:4] == (6, 9, 9, 1)
     assert first[-1] == 1  # the escalated order's case
     with time_machine.travel(datetime(2026, 11, 17, 2, 30, tzinfo=UTC), tick=False):
         again = runner.invoke(args=["demo", "load"])

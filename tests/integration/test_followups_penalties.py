@@ -50,16 +50,31 @@ def record(client, scene, headers, at=NOW, **changes):
         return client.post(URL, json=body(scene, **changes), headers=headers)
 
 
+def open_case(client, scene, headers, inspection):
+    with time_machine.travel(NOW, tick=False):
+        response = client.post("/api/v1/followups/cases/", headers=headers["chief"], json={
+            "client_uuid": str(uuid.uuid4()), "title": "超范围执业", "summary": "现场检查发现",
+            "source": {"kind": "inspection", "id": inspection.id}})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
 def test_a_supervisor_records_a_fine_with_its_recheck_task_and_publication_due(
         client, db_session, scene, headers):
+    case_id = open_case(client, scene, headers, scene.inspection)
     response = record(client, scene, headers["chief"], inspection_id=scene.inspection.id,
-                      case_id=77, amount="5000.5")
+                      case_id=case_id, amount="5000.5")
     assert response.status_code == 201, response.get_json()
     penalty = response.get_json()
     assert (penalty["type"], penalty["amount"], penalty["amount_fen"]) == ("fine", "5000.50",
                                                                            500050)
     assert penalty["type_label"] == {"zh": "罚款", "en": "Fine"}
-    assert (penalty["inspection_id"], penalty["case_id"]) == (scene.inspection.id, 77)
+    assert (penalty["inspection_id"], penalty["case_id"]) == (scene.inspection.id, case_id)
+    with time_machine.travel(NOW, tick=False):
+        case = client.get(f"/api/v1/followups/cases/{case_id}", headers=headers["chief"])
+    assert case.get_json()["penalties"] == [{"id": penalty["id"], "decided_on": "2026-03-02",
+                                             "decision_number": "乌卫罚〔2026〕12号",
+                                             "type": "fine"}]
     # Monday 2 March: 30 calendar days to the recheck; 7 working days to the publication.
     assert (penalty["recheck_due"], penalty["publication_due"]) == ("2026-04-01", "2026-03-11")
     assert (penalty["publication_state"], penalty["publication_state_label"]) == \
@@ -69,7 +84,8 @@ def test_a_supervisor_records_a_fine_with_its_recheck_task_and_publication_due(
     assert (task.kind, task.due_date, task.status, task.origin) == \
         ("post_penalty_recheck", date(2026, 4, 1), "open", f"penalty:{penalty['id']}")
     assert "乌卫罚〔2026〕12号" in task.note
-    assert sorted(u.username for u in task.assignees) == ["li", "wang"]
+    # A recheck is law enforcement: the officers on duty, not the coordinator (wang).
+    assert sorted(u.username for u in task.assignees) == ["li"]
     assert db_session.query(AuditEvent).filter_by(action="penalty.record",
                                                   entity_id=str(penalty["id"])).count() == 1
     points = db_session.query(PracticePoint).one()
@@ -135,6 +151,9 @@ def test_a_decision_number_is_recorded_once(client, db_session, scene, headers):
     ({"decided_on": "2026-03-03"}, 422, "decided_on_out_of_range"),
     ({"decided_on": "2025-03-01"}, 422, "decided_on_out_of_range"),
     ({"case_id": 0}, 422, "validation_failed"),
+    ({"case_id": 2**31 - 1}, 404, "not_found"),
+    ({"case_id": "foreign"}, 404, "not_found"),
+    ({"case_id": "other_premises"}, 422, "case_other_premises"),
     ({"premises_id": "foreign"}, 404, "not_found"),
     ({"inspection_id": "foreign"}, 404, "not_found"),
     ({"inspection_id": "other_premises"}, 422, "inspection_other_premises"),
@@ -152,6 +171,21 @@ def test_bad_input_is_refused_and_nothing_is_stored(client, db_session, scene, h
 
         other = make_premises(db_session, world.admin, world.clinic.cell)
         changes["inspection_id"] = non_compliant_inspection(db_session, world.admin, other).id
+    if changes.get("case_id") in ("foreign", "other_premises"):
+        from server.models import Case
+
+        place = world.foreign_clinic if changes["case_id"] == "foreign" else world.clinic
+        if changes["case_id"] == "other_premises":
+            from tests.factories import make_premises
+
+            place = make_premises(db_session, world.admin, world.clinic.cell)
+        case = Case(client_uuid=str(uuid.uuid4()), content_hash="0" * 64, number="测〔2026〕1号",
+                    premises_id=place.id, cell_id=place.cell_id, source_kind="inspection",
+                    source_id=scene.inspection.id, title="t", summary="s", stage="filing",
+                    state="open", opened_by_id=world.admin.id, opened_on=date(2026, 3, 2))
+        db_session.add(case)
+        db_session.flush()
+        changes["case_id"] = case.id
     sent = {key: value for key, value in body(scene, **changes).items() if value is not OMIT}
     before = stored(db_session)
     with time_machine.travel(NOW, tick=False):
@@ -202,7 +236,7 @@ def test_the_inspection_that_completes_the_recheck_task_is_linked(client, db_ses
     data["device_time"] = data["device_time"].isoformat()
     with time_machine.travel(datetime(2026, 3, 20, 2, 30, tzinfo=UTC), tick=False):
         sent = client.post("/api/v1/inspections/", json=data,
-                           headers=auth_headers(db_session, scene.world.wang))
+                           headers=auth_headers(db_session, scene.li))
         assert sent.status_code == 201, sent.get_json()
         after = client.get(f"{URL}{penalty['id']}",
                            headers=auth_headers(db_session, scene.world.chief)).get_json()
@@ -351,7 +385,7 @@ def test_terminals_pull_the_recheck_task_with_the_decision_number(client, db_ses
                                                                   headers):
     penalty = record(client, scene, headers["chief"]).get_json()
     with time_machine.travel(NOW, tick=False):
-        page = client.get("/api/v1/sync/pull?limit=1000", headers=headers["wang"]).get_json()
+        page = client.get("/api/v1/sync/pull?limit=1000", headers=headers["li"]).get_json()
         foreign = client.get("/api/v1/sync/pull?limit=1000", headers=headers["zhao"]).get_json()
     tasks = [item["data"] for item in page["items"] if item["type"] == "task"]
     assert [(t["id"], t["kind"]) for t in tasks] == [(penalty["recheck_task_id"],

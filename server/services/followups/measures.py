@@ -21,6 +21,7 @@ from server.models import (
 )
 from server.models._types import utcnow
 from server.services import audit
+from server.services import changes as feed
 from server.services.paging import page
 from server.services.scope import cell_scope_clause, require_role
 
@@ -51,6 +52,7 @@ def open_measure(session, actor, premises, *, kind, source, period, on, reason, 
     if added is None:
         return None
     measure = session.get(PremisesMeasure, added)
+    feed.emit(session, "measure", added, cell_id=premises.cell_id)
     audit.record(session, actor, "measure.open", "premises_measure", added,
                  after=measure_state(measure), details=details)
     return measure
@@ -139,6 +141,7 @@ def mark_done(session, actor, measure_id, *, held_on, outcome):
         raise Conflict(f"Measure {measure.id} is already done.", code="measure_done",
                        details={"state": measure.state, "held_on": measure.held_on.isoformat()
                                 if measure.held_on else None})
+    feed.emit(session, "measure", measure.id, cell_id=measure.premises.cell_id)
     audit.record(session, actor, "measure.done", "premises_measure", measure.id,
                  before=before, after=measure_state(measure))
     return measure

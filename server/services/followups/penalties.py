@@ -64,6 +64,7 @@ def record_penalty(session, actor, data, *, point_rules, recheck_days, today=Non
     require_role(actor, "supervisor")
     premises = get_premises(session, actor, data["premises_id"])
     inspection_id = _inspection(session, actor, data.get("inspection_id"), premises)
+    case_id = _case(session, actor, data.get("case_id"), premises)
     amount_fen = _amount_fen(data["type"], data.get("amount"))
     today = today or date.today()
     decided_on = data["decided_on"]
@@ -80,7 +81,7 @@ def record_penalty(session, actor, data, *, point_rules, recheck_days, today=Non
         decision_number=data["decision_number"], decided_on=decided_on, type=data["type"],
         amount_fen=amount_fen, legal_basis=data["legal_basis"].strip(),
         facts=data.get("facts") or "", premises_id=premises.id, cell_id=premises.cell_id,
-        inspection_id=inspection_id, case_id=data.get("case_id"),
+        inspection_id=inspection_id, case_id=case_id,
         recheck_due=decided_on + timedelta(days=recheck_days), publication_due=publication_due,
         publication_state="pending", recorded_by_id=actor.id)
     try:
@@ -91,12 +92,26 @@ def record_penalty(session, actor, data, *, point_rules, recheck_days, today=Non
         return _replayed(session, actor, winner, digest)
     penalty.recheck_task_id = _schedule_recheck(session, actor, penalty, premises).id
     session.flush()
+    feed.emit(session, "penalty", penalty.id, cell_id=premises.cell_id)
     audit.record(session, actor, "penalty.record", "penalty", penalty.id,
                  after=penalty_state(penalty))
     points, rule = point_rules.penalty_points(penalty.type)
     points_service.accrue(session, actor, premises, source_kind="penalty", source_id=penalty.id,
                           points=points, rule=rule, rules=point_rules, on=decided_on)
     return penalty, "created"
+
+
+def _case(session, actor, case_id, premises):
+    """Return the id of the case (案件) the penalty ends: visible, about the same premises."""
+    if case_id is None:
+        return None
+    from server.services.followups.cases import get_case
+
+    case = get_case(session, actor, case_id)
+    if case.premises_id != premises.id:
+        raise ValidationFailed("The case is about another premises.", code="case_other_premises",
+                               details={"case_id": ["about another premises"]})
+    return case.id
 
 
 def _replayed(session, actor, existing, digest):
@@ -147,12 +162,14 @@ def _number_free(session, number):
 
 
 def _schedule_recheck(session, actor, penalty, premises):
-    """Create the post_penalty_recheck task for the cell's staff on duty."""
+    """Create the post_penalty_recheck task for the cell's officers on duty (a recheck is law
+    enforcement, as for orders' rechecks)."""
     task = Task(kind="post_penalty_recheck", premises_id=premises.id, cell_id=premises.cell_id,
                 due_date=penalty.recheck_due, status="open", origin=f"penalty:{penalty.id}",
                 note=f"处罚后复查 / post-penalty recheck: {penalty.decision_number}",
                 created_by_id=actor.id,
-                assignees=list(cell_staff(session, premises.cell, premises.category_code)))
+                assignees=list(cell_staff(session, premises.cell, premises.category_code,
+                                          roles=("officer",))))
     session.add(task)
     session.flush()
     feed.emit(session, "task", task.id, cell_id=premises.cell_id)
@@ -224,6 +241,7 @@ def publish(session, actor, penalty_id, *, published_on, where):
     if done.rowcount != 1:
         raise Conflict(f"Penalty {penalty.id} was already published.", code="already_published",
                        details={"published_on": penalty.published_on.isoformat()})
+    feed.emit(session, "penalty", penalty.id, cell_id=penalty.premises.cell_id)
     audit.record(session, actor, "penalty.publish", "penalty", penalty.id, before=before,
                  after=penalty_state(penalty))
     return penalty
