@@ -23,11 +23,14 @@ def main(argv=None):
     login.add_argument("--password", help="read from standard input when omitted")
     login.add_argument("--device-uid")
     commands.add_parser("pull", help="fetch what changed in your cells")
-    record = commands.add_parser("record", help="queue an inspection from a JSON file")
+    record = commands.add_parser(
+        "record", help="queue a record from a JSON file: an inspection, or an order issued on "
+                       "site (naming the visit's inspection by inspection_client_uuid), ...")
     record.add_argument("json_file")
     record.add_argument("photos", nargs="*")
     record.add_argument("--type", default="inspection",
-                        choices=["inspection", "inspection_revision", "premises_update"])
+                        choices=["inspection", "inspection_revision", "premises_update", "order",
+                                 "order_move"])
     recheck = commands.add_parser(
         "recheck", help="queue a recheck (整改复查) of a pulled order: a result for each finding")
     recheck.add_argument("order_id", type=int)

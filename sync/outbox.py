@@ -76,6 +76,8 @@ class Outbox:
         photos = [(file_sha256(path), str(Path(path).resolve()), Path(path).stat().st_size)
                   for path in photo_paths]
         data = dict(data)
+        if record_type == "order":
+            data["client_uuid"] = client_uuid
         if record_type in ("inspection", "inspection_revision"):
             data["client_uuid"] = client_uuid
             data["photos"] = sorted(set(data.get("photos", [])) | {sha for sha, _, _ in photos})

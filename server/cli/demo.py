@@ -25,9 +25,11 @@ def load():
     click.echo(f"Demo users created: {', '.join(summary['users']) or 'none (already there)'}.")
     click.echo(f"Demo premises created: {summary['premises']} (each with a routine patrol task); "
                "checklist templates loaded.")
-    followups = {"created": "created: rectification orders issued, due for recheck, passed, "
-                            "failed, escalated and one overdue; a real-name complaint awaiting its "
-                            "answer; the escalated order's case at 调查取证",
+    followups = {"created": "created: rectification orders issued, due for recheck, passed and "
+                            "failed by recheck inspections, escalated, and one overdue; a "
+                            "real-name complaint awaiting its answer; the escalated order's case "
+                            "at 调查取证; a penalty with its post-penalty recheck scheduled and "
+                            "its publication pending; interview warnings (约谈)",
                  "present": "already there"}
     click.echo(f"Demo follow-ups {followups.get(summary['followups'], summary['followups'])}.")
     click.echo("Demo logins (password for all: " + DEMO_PASSWORD + "):")

@@ -249,6 +249,7 @@ def _apply(session, actor, device, kind, record, limits, batch):
             return status, inspection
         if kind == "order":
             data.setdefault("client_uuid", record["client_uuid"])
+            _inspection_by_uuid(session, actor, data)
             loaded = OrderIn().load(data)
             loaded["client_uuid"] = str(loaded["client_uuid"])
             if loaded["client_uuid"] != record["client_uuid"]:
@@ -278,6 +279,26 @@ def _apply(session, actor, device, kind, record, limits, batch):
     except AppError as error:
         details = error.details if isinstance(error.details, dict) else {"detail": error.details}
         raise RecordRejected(error.code, error.message, details) from error
+
+
+def _inspection_by_uuid(session, actor, data):
+    """An order written offline names the inspection of the same visit by its client UUID
+    (inspection_client_uuid), as the terminal knows it: pushed earlier or earlier in this
+    batch, by this user. Replace it with the inspection's id."""
+    if "inspection_client_uuid" not in data:
+        return
+    named = data.pop("inspection_client_uuid")
+    if "inspection_id" in data:
+        raise RecordRejected("validation_failed", "Name the inspection once.",
+                             {"inspection_client_uuid": ["give it or inspection_id, not both"]})
+    found = session.scalar(select(Inspection.id).where(
+        Inspection.client_uuid == named, Inspection.submitted_by_id == actor.id)) \
+        if isinstance(named, str) and 0 < len(named) <= 36 and "\x00" not in named else None
+    if found is None:
+        raise RecordRejected("inspection_not_synced", "The inspection this order is issued from "
+                             "has not reached the server: push it first (or in the same batch, "
+                             "before the order).", {"inspection_client_uuid": [str(named)[:64]]})
+    data["inspection_id"] = found
 
 
 def _move_order(session, actor, data, batch):

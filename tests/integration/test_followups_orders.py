@@ -212,3 +212,54 @@ def test_a_pushed_order_with_bad_findings_is_rejected_alone(client, db_session, 
     assert (result["status"], result["code"]) == ("rejected", "findings_not_non_compliant")
     assert result["reasons"] == {"findings": ["MI-02"]}
     assert db_session.query(RectificationOrder).count() == 0
+
+
+def test_an_order_written_offline_names_the_visits_inspection_by_its_client_uuid(
+        client, db_session, scene):
+    """Inspection and order are made on site without a network: the order cannot know the
+    inspection's server id, so it names its client UUID; one push carries both, in order."""
+    from tests.factories import inspection_data
+
+    world = scene.world
+    with time_machine.travel(datetime(2026, 3, 2, 2, 30, tzinfo=UTC), tick=False):
+        terminal = device_headers(client, username="li", device_uid="li-term")
+        visit = inspection_data(db_session, world.clinic, conclusion="rectification_required")
+        visit["items"][0].update(result="non_compliant", note="许可证过期")
+        code = visit["items"][0]["item_code"]
+        visit["device_time"] = visit["device_time"].isoformat()
+        order = {"client_uuid": str(uuid.uuid4()), "inspection_client_uuid": visit["client_uuid"],
+                 "findings": [code], "measures": "补办许可证"}
+        records = [{"type": "inspection", "client_uuid": visit["client_uuid"], "data": visit},
+                   {"type": "order", "client_uuid": order["client_uuid"], "data": order}]
+        first = client.post("/api/v1/sync/push", json={"records": records}, headers=terminal)
+        again = client.post("/api/v1/sync/push", json={"records": records}, headers=terminal)
+    results = first.get_json()["results"]
+    assert [r["status"] for r in results] == ["created", "created"], results
+    assert [r["status"] for r in again.get_json()["results"]] == ["duplicate", "duplicate"]
+    db_session.expire_all()
+    stored_order = db_session.get(RectificationOrder, results[1]["server_id"])
+    assert stored_order.inspection_id == results[0]["server_id"]
+    assert [f["item_code"] for f in stored_order.findings] == [code]
+    assert db_session.query(RectificationOrder).count() == 1
+
+
+def test_an_order_naming_an_inspection_not_synced_or_not_its_own_is_rejected(client, db_session,
+                                                                             scene):
+    from tests.integration.followups_scene import non_compliant_inspection
+
+    with time_machine.travel(datetime(2026, 3, 2, 2, 30, tzinfo=UTC), tick=False):
+        admins = non_compliant_inspection(db_session, scene.world.admin, scene.world.clinic)
+        before = stored(db_session)
+        terminal = device_headers(client, username="li", device_uid="li-term")
+        records = [{"type": "order", "client_uuid": str(uuid.uuid4()), "data": {
+            "inspection_client_uuid": named, "findings": ["MI-01"], "measures": "整改"}}
+            for named in (str(uuid.uuid4()), admins.client_uuid, "a\x00b", 7)]
+        both = body(scene, inspection_client_uuid=scene.inspection.client_uuid)
+        records.append({"type": "order", "client_uuid": both["client_uuid"], "data": both})
+        results = client.post("/api/v1/sync/push", json={"records": records},
+                              headers=terminal).get_json()["results"]
+    # Unknown, another user's (the admin's: not li's to name by its UUID), a NUL, not a string;
+    # and both ways of naming it at once.
+    assert [(r["status"], r.get("code")) for r in results] == [
+        ("rejected", "inspection_not_synced")] * 4 + [("rejected", "validation_failed")]
+    assert stored(db_session) == before
