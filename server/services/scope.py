@@ -6,7 +6,7 @@ from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.orm import aliased
 
 from server.errors import Forbidden, NotFound
-from server.models import CellAssignment, GridCell, GridMap
+from server.models import CellAssignment, GridCell, GridMap, Premises
 from server.models._types import utcnow
 
 
@@ -54,6 +54,19 @@ def cell_scope_clause(user, cell=GridCell, today=None, strictly_below=False):
             *below,
         )
     )
+
+
+def on_premises_in_scope(model, user):
+    """Select the rows of a model about premises (model.premises_id) in the user's scope, by id.
+
+    Visibility follows the premises' current cell (maps change); a row's own cell_id keeps
+    where the premises was when it was made. Orders, penalties, measures and cases use it.
+    """
+    query = select(model).order_by(model.id)
+    if user.is_admin:
+        return query
+    return (query.join(Premises, Premises.id == model.premises_id)
+            .join(GridCell, GridCell.id == Premises.cell_id).where(cell_scope_clause(user)))
 
 
 def scoped_cells(user):

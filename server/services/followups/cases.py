@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import exists, select, update
 
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from server.models import Case, CaseStage, CaseTransfer, GridCell, Premises, User
+from server.models import Case, CaseStage, CaseTransfer, User
 from server.models._types import utcnow
 from server.services import audit
 from server.services import changes as feed
@@ -24,7 +24,7 @@ from server.services.followups.case_stages import due_on, load_stages
 from server.services.followups.documents import format_number, give_back_serial, next_serial
 from server.services.idempotency import insert_once
 from server.services.paging import page
-from server.services.scope import cell_scope_clause
+from server.services.scope import on_premises_in_scope
 
 HANDLER_ROLES = ("admin", "supervisor", "officer")
 NAMESPACE = uuid.UUID("0c7d6f0e-3b1a-4f57-8a52-7c2b9a1e4d30")
@@ -68,12 +68,8 @@ def case_state(case):
 
 
 def cases_query(actor):
-    """Select the cases on premises in the actor's scope (by the premises' current cell)."""
-    query = select(Case).order_by(Case.id)
-    if actor.is_admin:
-        return query
-    return (query.join(Premises, Premises.id == Case.premises_id)
-            .join(GridCell, GridCell.id == Premises.cell_id).where(cell_scope_clause(actor)))
+    """Select the cases on premises in the actor's scope."""
+    return on_premises_in_scope(Case, actor)
 
 
 def get_case(session, actor, case_id):

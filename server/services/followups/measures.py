@@ -13,9 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.models import (
-    GridCell,
     OrderMove,
-    Premises,
     PremisesMeasure,
     RectificationOrder,
 )
@@ -23,7 +21,7 @@ from server.models._types import utcnow
 from server.services import audit
 from server.services import changes as feed
 from server.services.paging import page
-from server.services.scope import cell_scope_clause, require_role
+from server.services.scope import on_premises_in_scope, require_role
 
 
 def insert_ignoring_conflict(session, model, values):
@@ -93,11 +91,7 @@ def record_failure(session, actor, order, *, rules=None):
 
 def measures_query(actor):
     """Select the measures on premises in the actor's scope."""
-    query = select(PremisesMeasure).order_by(PremisesMeasure.id)
-    if actor.is_admin:
-        return query
-    return (query.join(Premises, Premises.id == PremisesMeasure.premises_id)
-            .join(GridCell, GridCell.id == Premises.cell_id).where(cell_scope_clause(actor)))
+    return on_premises_in_scope(PremisesMeasure, actor)
 
 
 def list_measures(session, actor, *, kind=None, state=None, premises_id=None, limit, offset=0):

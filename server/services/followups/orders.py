@@ -13,11 +13,9 @@ from sqlalchemy import select, update
 
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.models import (
-    GridCell,
     Inspection,
     OrderMove,
     OrderMovePhoto,
-    Premises,
     RectificationOrder,
     Task,
 )
@@ -32,7 +30,7 @@ from server.services.followups.transitions import shipped_transitions
 from server.services.idempotency import insert_once
 from server.services.inspections import get_inspection
 from server.services.paging import page
-from server.services.scope import cell_scope_clause
+from server.services.scope import on_premises_in_scope
 from server.services.tasks import cell_staff, task_state
 
 # What each move takes besides its name: (required, optional). Anything else is refused.
@@ -195,12 +193,7 @@ def order_state(order):
 
 def orders_query(actor):
     """Select the orders on premises in the actor's scope."""
-    query = select(RectificationOrder).order_by(RectificationOrder.id)
-    if actor.is_admin:
-        return query
-    # Visibility follows the premises' current cell (maps change); cell_id keeps where it was.
-    return (query.join(Premises, Premises.id == RectificationOrder.premises_id)
-            .join(GridCell, GridCell.id == Premises.cell_id).where(cell_scope_clause(actor)))
+    return on_premises_in_scope(RectificationOrder, actor)
 
 
 def list_orders(session, actor, *, state=None, premises_id=None, limit, offset=0):

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.errors import Conflict, NotFound, ValidationFailed
-from server.models import GridCell, Penalty, Premises, Task
+from server.models import Penalty, Task
 from server.models._types import utcnow
 from server.models.penalties import PENALTY_AMOUNTS, PENALTY_TYPES, PUBLICATION_STATES
 from server.services import audit
@@ -24,7 +24,7 @@ from server.services.followups.workdays import add_working_days
 from server.services.idempotency import insert_once
 from server.services.paging import page
 from server.services.premises import get_premises
-from server.services.scope import cell_scope_clause, require_role
+from server.services.scope import on_premises_in_scope, require_role
 from server.services.tasks import cell_staff, task_state
 
 PUBLICATION_WORKING_DAYS = 7  # 行政处罚决定作出之日起7个工作日内公示
@@ -192,12 +192,7 @@ def recheck_inspected(session, actor, task, inspection):
 
 def penalties_query(actor):
     """Select the penalties on premises in the actor's scope."""
-    query = select(Penalty).order_by(Penalty.id)
-    if actor.is_admin:
-        return query
-    # Visibility follows the premises' current cell (maps change); cell_id keeps where it was.
-    return (query.join(Premises, Premises.id == Penalty.premises_id)
-            .join(GridCell, GridCell.id == Premises.cell_id).where(cell_scope_clause(actor)))
+    return on_premises_in_scope(Penalty, actor)
 
 
 def list_penalties(session, actor, *, publication_state=None, premises_id=None, type=None,
