@@ -2,12 +2,28 @@
 
 from .geojson import CellFeature, read_feature_collection
 from .geometry import area_m2, areas_m2, distance_m, to_multipolygon
+from .levels import (
+    DEFAULT_LEVELS,
+    KNOWN_LEVELS,
+    LevelsError,
+    RootSpec,
+    level_codes,
+    normalise_levels,
+    read_root,
+)
 from .lookup import CellIndex, cached_index, clear_index_cache
 from .report import LEVELS, GeoJSONError, Problem, Repair, ValidationReport
 from .subdivide import subdivide
 from .validation import ValidCell, validate_cells
 
 __all__ = [
+    "DEFAULT_LEVELS",
+    "KNOWN_LEVELS",
+    "LevelsError",
+    "RootSpec",
+    "level_codes",
+    "normalise_levels",
+    "read_root",
     "LEVELS",
     "CellFeature",
     "CellIndex",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-LEVELS = ("district", "street", "community")  # top to bottom
+from .levels import KNOWN_LEVELS as LEVELS  # every level code a map may use, top to bottom
 
 ERROR = "error"
 WARNING = "warning"

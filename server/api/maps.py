@@ -82,9 +82,17 @@ def import_level(options, map_id):
             db.session, grid_map, data, level=options["level"],
             code_property=options["code_property"], name_property=options["name_property"],
             parent_property=options.get("parent_property"), link=options.get("link"),
-            tolerance_m2=_tolerance(options), repair=options["repair"], actor=user,
+            tolerance_m2=_tolerance(options), repair=options["repair"], root=_root(options),
+            actor=user,
         )
     return report.to_dict()
+
+
+def _root(options):
+    if "root_code" not in options:
+        return None
+    return {"code": options["root_code"], "name": options["root_name"],
+            "level": options["root_level"]}
 
 
 @blp.post("/validate-file")

@@ -19,7 +19,7 @@ def load():
         summary = load_demo(db.session,
                             case_numbering=CaseNumbering.from_config(current_app.config))
     if summary["map"]:
-        click.echo(f"Loaded the demo grid map {summary['map_id']} (乌海市, 3 districts).")
+        click.echo(f"Loaded the demo grid map {summary['map_id']} (乌海市 over its 3 districts).")
     else:
         click.echo(f"Demo grid map {summary['map_id']} is already there.")
     click.echo(f"Demo users created: {', '.join(summary['users']) or 'none (already there)'}.")

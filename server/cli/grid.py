@@ -130,18 +130,30 @@ def _draft_for(jurisdiction, map_name, map_id):
 @click.option("--map", "map_id", type=MAP_ID, help="Draft map to import into.")
 @click.option("--jurisdiction", help="Jurisdiction code; uses its draft or starts one.")
 @click.option("--map-name", help="Name of a new draft map.")
+@click.option("--levels", "levels", help="The map's levels, top first, comma-separated "
+              "(e.g. city,district,street,community); first import only.")
+@click.option("--root-code", help="Put one root cell of this code above the imported level "
+              "(first import only); its geometry is the union of the file's cells.")
+@click.option("--root-name", help="The root cell's name (e.g. 乌海市).")
+@click.option("--root-level", type=click.Choice(LEVELS), help="The root cell's level.")
 @click.option("--json", "as_json", is_flag=True)
 def import_(file, level, code_property, name_property, parent_property, tolerance_m2, repair,
-            map_id, jurisdiction, map_name, as_json):
+            map_id, jurisdiction, map_name, levels, root_code, root_name, root_level, as_json):
     """Import one level of cells into a draft map; with any error nothing is stored."""
     data = _read(file)
+    root = None
+    if root_code or root_name or root_level:
+        if not (root_code and root_name and root_level):
+            raise click.UsageError("Give --root-code, --root-name and --root-level together.")
+        root = {"code": root_code, "name": root_name, "level": root_level}
+    levels = [code.strip() for code in levels.split(",")] if levels else None
     try:
         with transaction():
             grid_map = _draft_for(jurisdiction, map_name, map_id)
             report = grid_service.import_level(
                 db.session, grid_map, data, level=level, code_property=code_property,
                 name_property=name_property, parent_property=parent_property,
-                tolerance_m2=_tolerance(tolerance_m2), repair=repair)
+                tolerance_m2=_tolerance(tolerance_m2), repair=repair, root=root, levels=levels)
     except AppError as error:
         if as_json:
             click.echo(json.dumps({"ok": False, "error": {"code": error.code,
@@ -153,7 +165,9 @@ def import_(file, level, code_property, name_property, parent_property, toleranc
         raise click.ClickException(error.message) from error
     echo_report(report, as_json)
     if not as_json:
-        click.echo(f"Imported {report.cell_count} {level} cell(s) into draft map {grid_map.id}.")
+        above = f" under the {root_level} {root_name} ({root_code})" if root else ""
+        click.echo(f"Imported {report.cell_count} {level} cell(s){above} into draft map "
+                   f"{grid_map.id}.")
 
 
 @grid_cli.command("activate")

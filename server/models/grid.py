@@ -6,6 +6,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from grid_maps.levels import DEFAULT_LABELS, KNOWN_LEVELS, default_levels
 from server.extensions import db
 from server.models._types import UTCDateTime, utcnow
 
@@ -15,12 +16,15 @@ MAP_STATUS_LABELS = {
     "active": ("启用", "Active"),
     "retired": ("已停用", "Retired"),
 }
-LEVELS = ("district", "street", "community")
-LEVEL_LABELS = {
-    "district": ("区/县", "District"),
-    "street": ("街道/镇", "Street / town"),
-    "community": ("社区/村", "Community / village"),
-}
+# Every level code a map may use, top to bottom; a map lists its own (GridMap.levels).
+LEVELS = KNOWN_LEVELS
+LEVEL_LABELS = DEFAULT_LABELS
+
+
+def map_level_labels(grid_map):
+    """Return {level code: (zh, en)} as a map names its levels, defaults for the rest."""
+    return {**LEVEL_LABELS, **{level["code"]: (level["zh"], level["en"])
+                               for level in (grid_map.levels or [])}}
 
 
 class GridMap(db.Model):
@@ -37,12 +41,14 @@ class GridMap(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     activated_at = mapped_column(UTCDateTime, nullable=True)
     retired_at = mapped_column(UTCDateTime, nullable=True)
+    # The map's levels top to bottom: [{"code", "zh", "en"}], codes from LEVELS (depth ≤ 5).
+    levels: Mapped[list] = mapped_column(JSON, default=default_levels, nullable=False)
 
     cells = relationship("GridCell", back_populates="map", lazy="dynamic")
 
 
 class GridCell(db.Model):
-    """A district, street or community cell; `path` lists the ids from the root."""
+    """A cell at one of its map's levels; `path` lists the ids from the map's top cell down."""
 
     __tablename__ = "grid_cells"
     __table_args__ = (UniqueConstraint("map_id", "code"),)

@@ -4,7 +4,7 @@ from geoalchemy2.shape import to_shape
 from marshmallow import Schema, fields, validate
 from shapely.geometry import mapping
 
-from server.models.grid import LEVEL_LABELS, LEVELS
+from server.models.grid import LEVELS, map_level_labels
 from server.schemas.common import Id, PageArgs, Text, labels_of
 
 
@@ -13,7 +13,8 @@ class CellSchema(Schema):
     map_id = Id()
     parent_id = fields.Int(allow_none=True)
     level = Text()
-    level_label = fields.Function(lambda c: labels_of(LEVEL_LABELS, c.level))
+    # As the cell's map names its levels (one query per map: the map is loaded once).
+    level_label = fields.Function(lambda c: labels_of(map_level_labels(c.map), c.level))
     code = Text()
     name = Text()
     area_m2 = fields.Float()

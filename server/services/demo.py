@@ -1,4 +1,5 @@
-"""Demo data: Wuhai's three real districts, cut into streets and communities, with staff."""
+"""Demo data: Wuhai (乌海市) over its three real districts, cut into streets and communities,
+with staff; the city supervisor has one assignment, to the city."""
 
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,6 +17,8 @@ from server.services.users import create_user, find_user
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "wuhai-districts.geojson"
 JURISDICTION = "150300"
+# The city cell above the districts (GB/T 2260 code of 乌海市 with the 156 country prefix).
+CITY = {"code": "156150300", "name": "乌海市", "level": "city"}
 STREETS_PER_DISTRICT = 3
 COMMUNITIES_PER_STREET = 3
 DEMO_PASSWORD = "demo-2026"
@@ -23,7 +26,7 @@ DEMO_PASSWORD = "demo-2026"
 # username, role, display name, code of the cell they are on (None: no cell)
 DEMO_USERS = [
     ("admin", "admin", "系统管理员", None),
-    ("wuhai.supervisor", "supervisor", "乌海市卫生监督所 张主任", "156150302|156150303|156150304"),
+    ("wuhai.supervisor", "supervisor", "乌海市卫生监督所 张主任", CITY["code"]),
     ("haibowan.supervisor", "supervisor", "海勃湾区卫生监督所 刘科长", "156150302"),
     ("li.officer", "officer", "卫生监督员 李明", "156150302001"),
     ("chen.officer", "officer", "卫生监督员 陈静", "156150302001"),
@@ -99,8 +102,9 @@ def _load_premises(session, grid_map, admin):
 def _load_map(session):
     grid_map = grid_service.create_map(session, jurisdiction_code=JURISDICTION, name="乌海市卫生监督网格")
     grid_service.import_level(session, grid_map, DEMO_FILE.read_bytes(), level="district",
-                              code_property="gb", name_property="name")
-    districts = session.scalars(select(GridCell).where(GridCell.map_id == grid_map.id)
+                              code_property="gb", name_property="name", root=CITY)
+    districts = session.scalars(select(GridCell).where(GridCell.map_id == grid_map.id,
+                                                       GridCell.level == "district")
                                 .order_by(GridCell.code)).all()
     for district in districts:
         for street in grid_service.subdivide_cell(session, district, STREETS_PER_DISTRICT):

@@ -1,18 +1,27 @@
 """Grid map use cases: drafts, importing levels, validation, activation, subdivision."""
 
+import json
+
 from geoalchemy2.shape import from_shape, to_shape
+from shapely import unary_union
+from shapely.geometry import shape
 from sqlalchemy import func, select
 
 from grid_maps import (
-    LEVELS,
     CellFeature,
     GeoJSONError,
+    LevelsError,
     ValidationReport,
     area_m2,
+    level_codes,
+    normalise_levels,
     read_feature_collection,
+    read_root,
     subdivide,
+    to_multipolygon,
     validate_cells,
 )
+from grid_maps.levels import default_levels
 from grid_maps.report import Problem
 from server.errors import AppError, Conflict, ValidationFailed
 from server.models import CellAssignment, GridCell, GridMap
@@ -21,7 +30,7 @@ from server.services import audit
 from server.services.paging import page
 from server.services.scope import standing_assignment_clause, visible_maps_query
 
-CHILD_NAME = {"street": "街道", "community": "社区"}
+CHILD_NAME = {"city": "市", "district": "区", "street": "街道", "community": "社区"}
 
 
 def list_maps(session, actor, *, limit, offset=0):
@@ -29,19 +38,33 @@ def list_maps(session, actor, *, limit, offset=0):
     return page(session, visible_maps_query(actor), limit=limit, offset=offset)
 
 
-def create_map(session, *, jurisdiction_code, name, actor=None):
-    """Add a new draft version of the jurisdiction's grid map."""
+def create_map(session, *, jurisdiction_code, name, levels=None, actor=None):
+    """Add a new draft version of the jurisdiction's grid map, with its levels (top first)."""
+    levels = _levels(levels) if levels is not None else default_levels()
     latest = session.scalar(
         select(func.max(GridMap.version)).where(GridMap.jurisdiction_code == jurisdiction_code)
     )
     grid_map = GridMap(jurisdiction_code=jurisdiction_code, name=name,
-                       version=(latest or 0) + 1, status="draft")
+                       version=(latest or 0) + 1, status="draft", levels=levels)
     session.add(grid_map)
     session.flush()
     audit.record(session, actor, "map.create", "grid_map", grid_map.id,
                  after={"jurisdiction_code": jurisdiction_code, "name": name,
-                        "version": grid_map.version})
+                        "version": grid_map.version, "levels": level_codes(levels)})
     return grid_map
+
+
+def _levels(declared):
+    try:
+        return normalise_levels(declared)
+    except LevelsError as error:
+        raise ValidationFailed(error.message, code=error.code,
+                               details={"levels": [error.message]}) from error
+
+
+def map_levels(grid_map):
+    """Return the codes of a map's levels, top first."""
+    return level_codes(grid_map.levels or default_levels())
 
 
 def _require_draft(grid_map):
@@ -60,12 +83,14 @@ def _cells_at(session, grid_map, level):
     ).all()
 
 
-def _parent_level(level):
-    if level not in LEVELS:
-        raise ValidationFailed(f"Unknown level {level!r}; expected one of {', '.join(LEVELS)}.",
-                               code="unknown_level", details={"level": [f"one of {list(LEVELS)}"]})
-    index = LEVELS.index(level)
-    return LEVELS[index - 1] if index else None
+def _parent_level(grid_map, level):
+    levels = map_levels(grid_map)
+    if level not in levels:
+        raise ValidationFailed(
+            f"Level {level!r} is not a level of map {grid_map.id}; its levels are "
+            f"{', '.join(levels)}.", code="unknown_level", details={"level": [f"one of {levels}"]})
+    index = levels.index(level)
+    return levels[index - 1] if index else None
 
 
 def check_file(data, *, code_property="code", name_property="name", parent_property=None,
@@ -83,15 +108,27 @@ def check_file(data, *, code_property="code", name_property="name", parent_prope
 
 
 def import_level(session, grid_map, data, *, level, code_property="code", name_property="name",
-                 parent_property=None, link=None, tolerance_m2=100.0, repair=False, actor=None):
+                 parent_property=None, link=None, tolerance_m2=100.0, repair=False, root=None,
+                 levels=None, actor=None):
     """Validate a GeoJSON level against its parent level and store it, or store nothing.
 
-    Raises ValidationFailed with the whole report when there is any error.
+    root ({"code", "name", "level", "geometry"?}) puts one cell above this level, its
+    geometry the union of the file's cells unless given; levels (top first) replace the
+    map's. Both only into an empty map; the file may declare them as members "root" and
+    "levels". Raises ValidationFailed with the whole report when there is any error.
     """
     _require_draft(grid_map)
-    parent_level = _parent_level(level)
+    declared_root, declared_levels = _declared(data)
+    root, levels = root or declared_root, levels or declared_levels
+    if root is not None or levels is not None:
+        _set_levels(session, grid_map, levels, root)
+    parent_level = _parent_level(grid_map, level)
     if _cells_at(session, grid_map, level):
         raise Conflict(f"Level {level} is already in map {grid_map.id}.", code="level_exists")
+    if root is not None:
+        return _import_under_root(session, grid_map, data, root, level=level,
+                                  code_property=code_property, name_property=name_property,
+                                  tolerance_m2=tolerance_m2, repair=repair, actor=actor)
     parent_cells = {}
     if parent_level:
         parent_cells = {c.code: c for c in _cells_at(session, grid_map, parent_level)}
@@ -106,11 +143,7 @@ def import_level(session, grid_map, data, *, level, code_property="code", name_p
         tolerance_m2=tolerance_m2, repair=repair,
     )
     _check_codes_unused(session, grid_map, cells, report)
-    if not report.ok:
-        raise ValidationFailed(
-            f"The file has {len(report.errors)} error(s); nothing was stored.",
-            code="grid_invalid", details=report.to_dict(),
-        )
+    _refuse_errors(report)
     for valid in cells:
         parent = parent_cells.get(valid.parent_code) if parent_level else None
         _add_cell(session, grid_map, level, valid.code, valid.name, valid.geometry, parent)
@@ -118,6 +151,89 @@ def import_level(session, grid_map, data, *, level, code_property="code", name_p
     audit.record(session, actor, "map.import_level", "grid_map", grid_map.id,
                  details={"level": level, "cells": len(cells), "file_sha256": _sha256(data),
                           "repairs": len(report.repairs)})
+    return report
+
+
+def _refuse_errors(report):
+    if not report.ok:
+        raise ValidationFailed(
+            f"The file has {len(report.errors)} error(s); nothing was stored.",
+            code="grid_invalid", details=report.to_dict(),
+        )
+
+
+def _declared(data):
+    """Return the (root, levels) a FeatureCollection declares as foreign members, or Nones."""
+    try:
+        document = data if isinstance(data, dict) else json.loads(data)
+    except (TypeError, ValueError):
+        return None, None  # read_feature_collection reports what is wrong with the file
+    if not isinstance(document, dict):
+        return None, None
+    return document.get("root"), document.get("levels")
+
+
+def _set_levels(session, grid_map, levels, root):
+    """Give an empty draft the declared levels; with a root of a level above, put it on top."""
+    if session.scalar(select(GridCell.id).where(GridCell.map_id == grid_map.id).limit(1)):
+        raise Conflict(f"Map {grid_map.id} already has cells; its levels and root are set by "
+                       "its first import.", code="map_not_empty")
+    declared = _levels(levels) if levels is not None else list(grid_map.levels or default_levels())
+    if root is not None:
+        root_level = _root(root).level
+        if root_level not in level_codes(declared):
+            declared = _levels([{"code": root_level}, *declared])
+    grid_map.levels = declared
+
+
+def _root(spec):
+    try:
+        return read_root(spec)
+    except LevelsError as error:
+        raise ValidationFailed(error.message, code=error.code,
+                               details={"root": [error.message]}) from error
+
+
+def _import_under_root(session, grid_map, data, spec, *, level, code_property, name_property,
+                       tolerance_m2, repair, actor):
+    root = _root(spec)
+    levels = map_levels(grid_map)
+    if levels[0] != root.level or levels.index(level) != 1:
+        raise ValidationFailed(
+            f"The root's level {root.level} must be the map's top level and {level} the one "
+            f"directly below it; the map's levels are {', '.join(levels)}.",
+            code="level_not_below", details={"level": [f"directly below {levels[0]}"]})
+    geometry = None
+    if root.geometry is not None:
+        try:
+            geometry = to_multipolygon(shape(root.geometry))
+        except (ValueError, TypeError, AttributeError, KeyError) as error:
+            raise ValidationFailed(f"root.geometry is not a usable polygon: {error}",
+                                   code="root_invalid", details={"root": ["geometry"]}) from error
+        if geometry.is_empty or not geometry.is_valid:
+            raise ValidationFailed("root.geometry must be a valid, non-empty polygon.",
+                                   code="root_invalid", details={"root": ["geometry"]})
+    parents = {root.code: geometry} if geometry is not None else None
+    cells, report = check_file(data, code_property=code_property, name_property=name_property,
+                               parents=parents, link="containment", tolerance_m2=tolerance_m2,
+                               repair=repair)
+    _check_codes_unused(session, grid_map, cells, report)
+    for valid in cells:
+        if valid.code == root.code:
+            report.error("duplicate_code", f"cell code {valid.code} is also the root's code",
+                         cell_code=valid.code, feature_index=valid.index)
+    _refuse_errors(report)
+    if geometry is None:
+        geometry = to_multipolygon(unary_union([valid.geometry for valid in cells]))
+    top = _add_cell(session, grid_map, root.level, root.code, root.name, geometry, None)
+    for valid in cells:
+        _add_cell(session, grid_map, level, valid.code, valid.name, valid.geometry, top)
+    session.flush()
+    audit.record(session, actor, "map.import_level", "grid_map", grid_map.id,
+                 details={"level": level, "cells": len(cells), "file_sha256": _sha256(data),
+                          "repairs": len(report.repairs),
+                          "root": {"code": root.code, "level": root.level,
+                                   "geometry": "given" if root.geometry else "union"}})
     return report
 
 
@@ -148,15 +264,19 @@ def _add_cell(session, grid_map, level, code, name, geometry, parent):
 def validate_map(session, grid_map, *, tolerance_m2=100.0):
     """Check every level of a stored map against the level above it."""
     report = ValidationReport(problems=[], repairs=[])
+    levels = map_levels(grid_map)
+    stray = session.scalars(select(GridCell).where(GridCell.map_id == grid_map.id,
+                                                   GridCell.level.not_in(levels))).all()
+    for cell in stray:
+        report.error("unknown_level", f"cell {cell.code} is at level {cell.level}, which is not "
+                     f"a level of the map ({', '.join(levels)})", cell_code=cell.code)
     parents = None
-    count = 0
-    for level in LEVELS:
+    count = len(stray)
+    id_to_code = {}
+    for level in levels:
         rows = _cells_at(session, grid_map, level)
         if not rows:
             break
-        id_to_code = {}
-        if parents is not None:
-            id_to_code = {c.id: c.code for c in _cells_at(session, grid_map, LEVELS[LEVELS.index(level) - 1])}
         features = [
             CellFeature(index=i, code=c.code, name=c.name, geometry=to_shape(c.geom),
                         parent_code=id_to_code.get(c.parent_id), properties={})
@@ -166,6 +286,7 @@ def validate_map(session, grid_map, *, tolerance_m2=100.0):
                        sliver_tolerance_m2=tolerance_m2, report=report)
         count += len(rows)
         parents = {f.code: f.geometry for f in features}
+        id_to_code = {c.id: c.code for c in rows}
     report.cell_count = count
     return report
 
@@ -233,8 +354,9 @@ def subdivide_cell(session, cell, parts, *, names=None, actor=None):
     """Cut a cell of a draft map into `parts` child cells that tile it exactly."""
     grid_map = session.get(GridMap, cell.map_id)
     _require_draft(grid_map)
-    index = LEVELS.index(cell.level)
-    if index + 1 >= len(LEVELS):
+    levels = map_levels(grid_map)
+    index = levels.index(cell.level)
+    if index + 1 >= len(levels):
         raise ValidationFailed(f"A {cell.level} cell is the lowest level and cannot be cut.",
                                code="lowest_level")
     if session.scalar(select(func.count()).where(GridCell.parent_id == cell.id)):
@@ -243,7 +365,7 @@ def subdivide_cell(session, cell, parts, *, names=None, actor=None):
         raise ValidationFailed("parts must be between 1 and 999.", details={"parts": ["1..999"]})
     if names is not None and len(names) != parts:
         raise ValidationFailed(f"Give {parts} names or none.", details={"names": ["count"]})
-    level = LEVELS[index + 1]
+    level = levels[index + 1]
     codes = [f"{cell.code}{number:03d}" for number in range(1, parts + 1)]
     taken = sorted(session.scalars(select(GridCell.code).where(
         GridCell.map_id == cell.map_id, GridCell.code.in_(codes))))

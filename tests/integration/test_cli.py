@@ -100,4 +100,21 @@ def test_demo_load_twice_does_not_duplicate(runner, db_session):
     assert second.exit_code == 0 and "already there" in second.output
     assert counts == (db_session.query(User).count(), db_session.query(GridCell).count(),
                       db_session.query(CellAssignment).count(), db_session.query(GridMap).count())
-    assert counts[1] == 3 + 9 + 27
+    assert counts[1] == 1 + 3 + 9 + 27  # 乌海市 over 3 districts, 9 streets, 27 communities
+
+
+def test_the_demo_city_supervisor_has_one_assignment_to_the_city_root(runner, db_session):
+    from server.services.users import find_user
+
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    supervisor = find_user(db_session, "wuhai.supervisor")
+    (assignment,) = db_session.query(CellAssignment).filter_by(user_id=supervisor.id).all()
+    assert (assignment.cell.level, assignment.cell.name, assignment.cell.parent_id) == \
+        ("city", "乌海市", None)
+    grid_map = assignment.cell.map
+    assert [level["code"] for level in grid_map.levels] == ["city", "district", "street",
+                                                           "community"]
+    districts = db_session.query(GridCell).filter_by(map_id=grid_map.id, level="district").all()
+    assert len(districts) == 3
+    assert all(d.parent_id == assignment.cell.id and d.path.startswith(assignment.cell.path)
+               for d in districts)

@@ -102,6 +102,6 @@ def test_the_escalation_rules_check_prints_the_table_or_the_problems(runner, tmp
     assert "escalate to street   3 days overdue" in shipped.output
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"remind": [], "escalate": [{"days_overdue": 3,
-                                                             "level": "city"}]}))
+                                                             "level": "county"}]}))
     bad = runner.invoke(args=["followups", "rules", "check-escalation", str(path)])
     assert bad.exit_code == 1 and "escalate[0].level must be one of" in bad.output

@@ -41,18 +41,26 @@ def test_which_reminder_and_levels_apply_by_days(days_overdue, reminder, levels)
     ({"remind": [{"days_before": 2}, {"days_before": 2}]}, "remind[1]: 2 days before is listed twice"),
     ({"escalate": [{"days_overdue": 0, "level": "street"}]},
      "escalate[0].days_overdue must be a whole number 1..366"),
-    ({"escalate": [{"days_overdue": 3, "level": "city"}]},
-     "escalate[0].level must be one of ['district', 'street', 'community']"),
+    ({"escalate": [{"days_overdue": 3, "level": "county"}]},
+     "escalate[0].level must be one of ['province', 'city', 'district', 'street', 'community']"),
     ({"escalate": [{"days_overdue": 3, "level": "street"}, {"days_overdue": 5, "level": "street"}]},
      "escalate[1]: level street is listed twice"),
     ({"escalate": [{"days_overdue": 10, "level": "street"}, {"days_overdue": 3, "level": "district"}]},
      "escalate must be in order of days_overdue"),
     ({"escalate": [{"days_overdue": 3, "level": "district"}, {"days_overdue": 10, "level": "street"}]},
-     "each escalation must go up the grid (community → street → district)"),
+     "each escalation must go up the grid (community → street → district → city → province)"),
     ({"remind": {"days_before": 2}}, "remind and escalate must be lists"),
 ])
 def test_bad_tables_are_refused_naming_the_problem(document, problem):
     assert problem in problems(document)
+
+
+def test_a_city_step_above_the_district_is_accepted():
+    rules = validate_rules({"escalate": [{"days_overdue": 3, "level": "street"},
+                                         {"days_overdue": 10, "level": "district"},
+                                         {"days_overdue": 20, "level": "city"}]})
+    assert rules.escalation_levels(20) == ["street", "district", "city"]
+    assert rules.escalation_levels(19) == ["street", "district"]
 
 
 def test_not_an_object_and_unreadable_files_are_refused(tmp_path):

@@ -83,7 +83,8 @@ def validate_rules(document):
     if not problems and [d for d, _ in steps] != sorted(d for d, _ in steps):
         problems.append("escalate must be in order of days_overdue")
     if not problems and _levels_go_down(steps):
-        problems.append("each escalation must go up the grid (community → street → district)")
+        problems.append("each escalation must go up the grid "
+                        "(community → street → district → city → province)")
     if problems:
         raise ValidationFailed("The escalation rules are not valid.",
                                code="escalation_rules_invalid", details={"problems": problems})
@@ -95,7 +96,7 @@ def _whole(value):
 
 
 def _levels_go_down(steps):
-    ranks = [LEVELS.index(level) for _, level in steps]  # district 0 … community 2
+    ranks = [LEVELS.index(level) for _, level in steps]  # province 0 … community 4
     return any(later >= earlier for earlier, later in zip(ranks, ranks[1:]))
 
 
