@@ -10,10 +10,10 @@ from server.errors import AppError, NotFound
 from server.extensions import db
 from server.models.user import ROLE_LABELS
 from server.security import csrf
-from server.services.cells import active_map_cells
+from server.services.cells import active_map_cells, scope_levels, scope_outlines
 from server.services.credentials import BAD_CREDENTIALS
 from server.services.followups.documents import Office, verify
-from server.web.geojson import cells_feature_collection
+from server.web.geojson import cells_feature_collection, outline_args, outline_response
 from server.web.sessions import page_user, require_page_user, sign_in_page, sign_out_page
 
 # Not /static: that URL belongs to the app's own (unused) static folder and would shadow ours.
@@ -88,8 +88,32 @@ def grid_map():
 
 @web_bp.get("/map/cells.geojson")
 def grid_map_cells():
-    """Return the active cells of the signed-in user's scope as GeoJSON."""
-    return jsonify(cells_feature_collection(active_map_cells(db.session, require_page_user())))
+    """Return the active cells of the signed-in user's scope as GeoJSON.
+
+    With ?level= one level, simplified for ?zoom= (default: the level's), gzipped when the
+    browser accepts it, with an ETag (304 when unchanged); without, every level in full.
+    """
+    user = require_page_user()
+    if "level" not in request.args:
+        return jsonify(cells_feature_collection(active_map_cells(db.session, user)))
+    level, zoom = outline_args(request.args)
+    tag, features = scope_outlines(db.session, user, level=level, zoom=zoom)
+    return outline_response(tag, features)
+
+
+@web_bp.get("/map/levels.json")
+def grid_map_levels():
+    """Return the levels of the signed-in user's active cells (top first) and their bounds."""
+    user = require_page_user()
+    levels = scope_levels(db.session, user)
+    bbox = None
+    if levels:
+        _, features = scope_outlines(db.session, user, level=levels[0]["code"],
+                                     zoom=levels[0]["zoom"])
+        bounds = [b for _, _, b in features()]
+        bbox = [min(b[0] for b in bounds), min(b[1] for b in bounds),
+                max(b[2] for b in bounds), max(b[3] for b in bounds)]
+    return jsonify({"levels": levels, "bbox": bbox})
 
 
 @web_bp.get("/verify/<string(maxlength=64):token>")
