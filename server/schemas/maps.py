@@ -1,9 +1,15 @@
 """Schemas of the maps API: map versions, boundary-file options, validation reports."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from grid_maps import LevelsError, normalise_levels
-
 from server.models.grid import LEVELS, MAP_STATUS_LABELS
 from server.schemas.common import Id, Text, labels_of
 

@@ -1,6 +1,14 @@
 """Pages: sign-in, the grid map of your scope, and the health check."""
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
@@ -14,7 +22,12 @@ from server.services.cells import active_map_cells, scope_levels, scope_outlines
 from server.services.credentials import BAD_CREDENTIALS
 from server.services.followups.documents import Office, verify
 from server.web.geojson import cells_feature_collection, outline_args, outline_response
-from server.web.sessions import page_user, require_page_user, sign_in_page, sign_out_page
+from server.web.sessions import (
+    page_user,
+    require_page_user,
+    sign_in_page,
+    sign_out_page,
+)
 
 # Not /static: that URL belongs to the app's own (unused) static folder and would shadow ours.
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
