@@ -191,13 +191,22 @@ def register_error_handlers(app):
         app.logger.exception("Unhandled error")
         return _render(500, "internal_error", "An unexpected error occurred; it has been logged.")
 
+    def _string_keys(messages):
+        """Marshmallow keys list errors by index (int) beside "_schema" (str): JSON with sorted
+        keys cannot order both, so every key becomes a string."""
+        if isinstance(messages, dict):
+            return {str(key): _string_keys(value) for key, value in messages.items()}
+        if isinstance(messages, list):
+            return [_string_keys(value) for value in messages]
+        return messages
+
     @app.errorhandler(HTTPException)
     def handle_http_error(error):
         details = None
         # flask-smorest puts marshmallow messages here on 422.
         data = getattr(error, "data", None)
         if data and "messages" in data:
-            details = data["messages"]
+            details = _string_keys(data["messages"])
         code = {
             413: "request_too_large",
             422: "validation_failed",

@@ -112,3 +112,16 @@ def test_lone_surrogates_are_refused_and_the_answer_is_still_json(client, header
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "validation_failed"
     assert db_session.query(GridMap).count() == 0
+
+
+def test_errors_listed_by_index_and_by_schema_at_once_are_a_422_not_a_500(client, db_session):
+    """A list whose item is refused (key 0) and whose whole is refused ("_schema") at once."""
+    from tests.factories import auth_headers, make_user
+
+    admin = make_user(db_session, "admin", "keys_admin")
+    response = client.post("/api/v1/maps/", json={"jurisdiction_code": "X1", "name": "x",
+                                                   "levels": [None]},
+                           headers=auth_headers(db_session, admin))
+    assert response.status_code == 422, response.get_data(as_text=True)
+    levels = response.get_json()["error"]["details"]["json"]["levels"]
+    assert "0" in levels
