@@ -131,7 +131,7 @@ def page(session, query, *, limit, offset=0, cursor=None, whole_rows=False):
         return Page(result(query.limit(limit).offset(offset)).all())
     if whole_rows:
         rows = session.execute(query.limit(limit + 1).offset(offset)).all()
-        values = lambda row: [row._mapping[expression] for expression, _ in keys]  # noqa: E731
+        values = lambda row: [row._mapping[expression.key] for expression, _ in keys]  # noqa: E731
         picked = rows
     else:
         rows = session.execute(query.add_columns(*(expression for expression, _ in keys))
