@@ -30,3 +30,14 @@ def register_api(api, app):
     api.register_blueprint(cases.blp)  # under /api/v1/followups/cases
     api.register_blueprint(penalties.blp)  # under /api/v1/followups (penalties, points, measures)
     register_docs_assets(app)
+
+    @app.after_request
+    def next_page_header(response):
+        """Lists send the cursor of their next page in X-Next-Cursor (server/services/paging)."""
+        from flask import g
+
+        from server.services.paging import NEXT_CURSOR_HEADER
+
+        if g.get("next_page_cursor"):
+            response.headers[NEXT_CURSOR_HEADER] = g.next_page_cursor
+        return response

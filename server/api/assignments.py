@@ -6,6 +6,7 @@ from server.authentication import current_user
 from server.db import transaction
 from server.extensions import db
 from server.schemas.assignments import AssignmentQuery, AssignmentSchema
+from server.services.paging import page
 from server.services.assignments import (
     assignments_query,
     create_assignment,
@@ -23,7 +24,8 @@ def list_assignments(args):
     """List assignments on cells in your scope (in force today unless include_ended)."""
     query = assignments_query(current_user(), user_id=args.get("user_id"),
                               cell_id=args.get("cell_id"), include_ended=args["include_ended"])
-    return db.session.scalars(query.limit(args["limit"]).offset(args["offset"])).all()
+    return page(db.session, query, limit=args["limit"], offset=args["offset"],
+                cursor=args.get("cursor"))
 
 
 @blp.post("/")

@@ -21,6 +21,7 @@ from server.schemas.premises import (
     UPDATE_OPTIONAL,
 )
 from server.services import premises as service
+from server.services.paging import page
 
 blp = Blueprint("premises", __name__, description="Supervised premises (监管对象); WGS84 lon/lat")
 
@@ -47,7 +48,8 @@ def list_premises(args):
     for name in ("cell_id", "category_code", "list_status"):
         if name in args:
             query = query.where(getattr(Premises, name) == args[name])
-    return db.session.scalars(query.limit(args["limit"]).offset(args["offset"])).all()
+    return page(db.session, query, limit=args["limit"], offset=args["offset"],
+                cursor=args.get("cursor"))
 
 
 @blp.post("/")
@@ -67,7 +69,8 @@ def orphans(args):
     """List premises that fall in no cell of an active map (admins, supervisors of the whole
     grid: every top cell of the active map)."""
     query = service.orphans_query(db.session, current_user())
-    return db.session.scalars(query.limit(args["limit"]).offset(args["offset"])).all()
+    return page(db.session, query, limit=args["limit"], offset=args["offset"],
+                cursor=args.get("cursor"))
 
 
 @blp.get("/<int(max=2147483647):premises_id>")

@@ -20,6 +20,7 @@ def init_app(app):
     from server.db import commit_order
     from server.db.engine import configure_engine, engine_options
     from server.services.audit import link_events
+    from server.services import scope
     from server.services.changes import number_events
 
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
@@ -29,6 +30,7 @@ def init_app(app):
         configure_engine(db.engine)
     # The audit chain is sealed before the feed, always: the head locks never cross.
     commit_order.install(db.session, {"audit": link_events, "feed": number_events})
+    scope.install(db.session)  # scopes cached per request are forgotten on writes
 
 
 @contextmanager

@@ -3,7 +3,7 @@
 from datetime import date
 
 from geoalchemy2 import Geometry
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grid_maps.levels import DEFAULT_LABELS, KNOWN_LEVELS, default_levels
@@ -51,7 +51,9 @@ class GridCell(db.Model):
     """A cell at one of its map's levels; `path` lists the ids from the map's top cell down."""
 
     __tablename__ = "grid_cells"
-    __table_args__ = (UniqueConstraint("map_id", "code"),)
+    # (map_id, path) serves the scope's path ranges (server/services/scope.py).
+    __table_args__ = (UniqueConstraint("map_id", "code"),
+                      Index("ix_grid_cells_map_id_path", "map_id", "path"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     map_id: Mapped[int] = mapped_column(ForeignKey("grid_maps.id"), index=True)
@@ -59,7 +61,9 @@ class GridCell(db.Model):
     level: Mapped[str] = mapped_column(String(16))
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(128))
-    path: Mapped[str] = mapped_column(String(255), index=True, default="")
+    # Compared bytewise on both databases (SQLite's BINARY is bytewise already).
+    path: Mapped[str] = mapped_column(
+        String(255).with_variant(String(255, collation="C"), "postgresql"), index=True, default="")
     area_m2: Mapped[float] = mapped_column(default=0.0)
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
 

@@ -29,6 +29,8 @@ class Text(fields.Str):
 class PageArgs(Schema):
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
     offset = fields.Int(load_default=0, validate=validate.Range(min=0, max=10**9))
+    # The X-Next-Cursor header of the previous page: deep pages cost what the first costs.
+    cursor = fields.Str(validate=validate.Length(min=1, max=1000))
 
 
 def labels_of(labels, value):

@@ -14,14 +14,14 @@ from server.services.paging import page
 from server.services.scope import cell_scope_clause, get_map_in_scope, scoped_cells
 
 
-def list_cells(session, actor, *, map_id=None, level=None, parent_id=None, limit, offset=0):
+def list_cells(session, actor, *, map_id=None, level=None, parent_id=None, limit, offset=0, cursor=None):
     """Return a page of the cells in the actor's scope, in path order, filtered."""
     query = scoped_cells(actor).order_by(GridCell.path)
     for column, value in ((GridCell.map_id, map_id), (GridCell.level, level),
                           (GridCell.parent_id, parent_id)):
         if value is not None:
             query = query.where(column == value)
-    return page(session, query, limit=limit, offset=offset)
+    return page(session, query, limit=limit, offset=offset, cursor=cursor)
 
 
 def lookup_cell(session, actor, lon, lat, *, map_id=None):

@@ -62,9 +62,9 @@ def touch(session, device):
         session.flush()
 
 
-def list_devices_of(session, actor, *, limit, offset=0):
+def list_devices_of(session, actor, *, limit, offset=0, cursor=None):
     """Return a page of the devices the actor may see."""
-    return page(session, devices_query(actor), limit=limit, offset=offset)
+    return page(session, devices_query(actor), limit=limit, offset=offset, cursor=cursor)
 
 
 def devices_query(actor):

@@ -33,9 +33,9 @@ from server.services.scope import standing_assignment_clause, visible_maps_query
 CHILD_NAME = {"city": "市", "district": "区", "street": "街道", "community": "社区"}
 
 
-def list_maps(session, actor, *, limit, offset=0):
+def list_maps(session, actor, *, limit, offset=0, cursor=None):
     """Return a page of the maps holding cells in the actor's scope (admins: all)."""
-    return page(session, visible_maps_query(actor), limit=limit, offset=offset)
+    return page(session, visible_maps_query(actor), limit=limit, offset=offset, cursor=cursor)
 
 
 def create_map(session, *, jurisdiction_code, name, levels=None, actor=None):

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import insert, select
+from sqlalchemy.orm import selectinload
 
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.models import (
@@ -256,14 +257,17 @@ def missing_photos(session, inspection):
     return sorted(hashes - held)
 
 
-def list_inspections(session, actor, *, premises_id=None, flagged=False, limit, offset=0):
+def list_inspections(session, actor, *, premises_id=None, flagged=False, limit, offset=0, cursor=None):
     """Return a page of the inspections in the actor's scope, filtered."""
     query = inspections_query(actor)
     if premises_id is not None:
         query = query.where(Inspection.premises_id == premises_id)
     if flagged:
         query = query.where(Inspection.has_flags)
-    return page(session, query, limit=limit, offset=offset)
+    # What the list shows of each row, read for the whole page at once.
+    query = query.options(selectinload(Inspection.items), selectinload(Inspection.photos),
+                          selectinload(Inspection.inspectors))
+    return page(session, query, limit=limit, offset=offset, cursor=cursor)
 
 
 def inspections_query(actor):

@@ -2,7 +2,9 @@
 
 Cost follows the changes since the cursor (the feed is read by sequence number). A first
 pull, and a pull after the user's scope changed, is a snapshot (of everything, or of the
-cells that entered and left the scope) sent in bounded pages read by id.
+cells that entered and left the scope) sent in bounded pages read by id (page k reads only
+its rows). A pull whose changes outnumber what the scope holds is answered by a snapshot
+(reset), so catching up never costs more than starting again.
 """
 
 import hashlib
@@ -36,6 +38,9 @@ from server.services.tasks import tasks_query
 from sync.protocol import SnapshotCursor, collapse, encode_cursor, parse_cursor
 
 MAX_PAGE = 1000
+# A delta is answered by a snapshot only past this many changes (and past the scope's size):
+# below it, catching up takes a page or so whatever the scope.
+SNAPSHOT_FLOOR = 1000
 ALL = "all"
 
 
@@ -91,7 +96,8 @@ def pull(session, user, *, cursor, known_scope=None, limit=200):
         return _snapshot_page(session, user, cells, position, limit, head, reset=False)
     if position:
         _check_servable(session, position, head)
-    if position == 0:
+    if position == 0 or _changes_outnumber_scope(session, user, cells, position, head):
+        # A snapshot costs what the scope holds; a delta longer than that is answered by one.
         start = SnapshotCursor(resume=head, step=0, after_id=0, scope=version)
         return _snapshot_page(session, user, cells, start, limit, head, reset=True)
     if known_scope is not None and known_scope != version:
@@ -113,6 +119,33 @@ def pull(session, user, *, cursor, known_scope=None, limit=200):
                          "op": e.op} for e in events])
     return {"items": materialize(session, user, changes), "next_cursor": encode_cursor(next_seq),
             "has_more": has_more, "scope": version, "reset": False}
+
+
+def scope_size(session, user, cells):
+    """Return about how many items a snapshot of the user's scope holds: cells and premises
+    (the bulk of it; tasks, orders and complaints are fewer than premises)."""
+    if cells is None:
+        cell_count = session.scalar(select(func.count()).select_from(GridCell)
+                                    .join(GridMap, GridMap.id == GridCell.map_id)
+                                    .where(GridMap.status == "active"))
+    else:
+        cell_count = len(cells)
+    premises = premises_query(user).order_by(None).with_only_columns(func.count(Premises.id))
+    return cell_count + session.scalar(premises)
+
+
+def _changes_outnumber_scope(session, user, cells, position, head):
+    """Return whether more events since position are visible to the user than a snapshot of
+    their scope holds items (and than SNAPSHOT_FLOOR). Reads at most that many events."""
+    if head - position <= SNAPSHOT_FLOOR:  # seq numbers bound the events: nothing to count
+        return False
+    bound = max(scope_size(session, user, cells), SNAPSHOT_FLOOR)
+    if head - position <= bound:
+        return False
+    visible = (_visible_events(user, cells).with_only_columns(ChangeEvent.seq)
+               .where(ChangeEvent.seq > position, ChangeEvent.seq <= head)
+               .order_by(ChangeEvent.seq).limit(bound + 1).subquery())
+    return session.scalar(select(func.count()).select_from(visible)) > bound
 
 
 def _visible_events(user, cells):

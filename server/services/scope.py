@@ -1,11 +1,14 @@
 """Who sees what: a user's scope is their assigned cells and every cell below them."""
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import and_, exists, or_, select, true
-from sqlalchemy.orm import aliased
+from flask import has_request_context
+from sqlalchemy import and_, event, exists, false, or_, select, true
+from sqlalchemy.orm import aliased, object_session
 
 from server.errors import Forbidden, NotFound
+from server.extensions import db
 from server.models import CellAssignment, GridCell, GridMap, Premises
 from server.models._types import utcnow
 
@@ -33,15 +36,135 @@ def standing_assignment_clause(today=None, now=None):
                 not_ended_clause(now))
 
 
+# Paths are "/" + cell ids joined by "/" + "/" (server/services/grid.py): every character is
+# below "~", so the cells under a path p are exactly those with p <= path < p + "~". Compared
+# bytewise: SQLite's BINARY collation, the "C" collation of grid_cells.path on PostgreSQL; the
+# index on (map_id, path) serves these ranges on both.
+PATH_END = "~"
+# Beyond this many ranges the clause is a correlated EXISTS over the user's assignments.
+MAX_RANGES = 300
+_CACHE = "scope.resolved"
+
+
+@dataclass(frozen=True)
+class ResolvedScope:
+    """A user's scope on one day: everything (admins) or path prefixes, nested ones merged.
+
+    ranges holds (map_id, path) of the assigned cells that lie below no other assigned cell,
+    sorted; expires is when an ending assignment takes it out (None: not today).
+    """
+
+    everything: bool
+    ranges: tuple = ()
+    expires: datetime | None = None
+
+    @property
+    def map_ids(self):
+        return sorted({map_id for map_id, _ in self.ranges})
+
+    def clause(self, cell=GridCell, strictly_below=False):
+        """SQL condition: `cell` lies in this scope (strictly_below: not an assigned cell)."""
+        if self.everything:
+            return true()
+        if not self.ranges:
+            return false()
+        return or_(*(subtree_clause(cell, map_id, path, strictly_below=strictly_below)
+                     for map_id, path in self.ranges))
+
+    def contains(self, map_id, path, strictly_below=False):
+        """Return whether a cell (by map and path) lies in this scope, without SQL."""
+        if self.everything:
+            return True
+        return any(map_id == m and path.startswith(p) and not (strictly_below and path == p)
+                   for m, p in self.ranges)
+
+
+def subtree_clause(cell, map_id, path, strictly_below=False):
+    """SQL condition: `cell` is the cell at (map_id, path) or below it, as an index range."""
+    low = cell.path > path if strictly_below else cell.path >= path
+    return and_(cell.map_id == map_id, low, cell.path < path + PATH_END)
+
+
+def merge_prefixes(rows):
+    """Return the sorted (map_id, path) pairs lying below no other pair of the rows."""
+    kept = []
+    for map_id, path in sorted(set(rows)):
+        if kept and kept[-1][0] == map_id and path.startswith(kept[-1][1]):
+            continue  # below a kept prefix: sorted order puts it right after that prefix
+        kept.append((map_id, path))
+    return tuple(kept)
+
+
+def resolve_scope(user, today=None, session=None):
+    """Return the user's ResolvedScope, read once per request (cached on the session while a
+    request runs; any write to the session, commit or rollback forgets it)."""
+    if user.is_admin:
+        return ResolvedScope(everything=True)
+    if session is None:
+        session = object_session(user) or db.session()
+    today = today or date.today()
+    now = utcnow()
+    # Only the request's own session is cached: install() makes its writes forget.
+    cached = has_request_context() and session is db.session()
+    cache = session.info.setdefault(_CACHE, {}) if cached else {}
+    key = (user.id, today)
+    hit = cache.get(key)
+    if hit is not None and (hit.expires is None or now < hit.expires):
+        return hit
+    rows = session.execute(
+        select(GridCell.map_id, GridCell.path, CellAssignment.ended_at)
+        .join(GridCell, GridCell.id == CellAssignment.cell_id)
+        .where(CellAssignment.user_id == user.id, active_assignment_clause(today, now))).all()
+    ends = [ended_at for _, _, ended_at in rows if ended_at is not None]
+    resolved = ResolvedScope(everything=False,
+                             ranges=merge_prefixes((m, p) for m, p, _ in rows),
+                             expires=min(ends) if ends else None)
+    cache[key] = resolved
+    return resolved
+
+
+def forget_resolved_scopes(session):
+    """Drop the scopes cached on a session (assignments or cells may have changed)."""
+    session.info.pop(_CACHE, None)
+
+
+def install(session):
+    """Forget cached scopes on the session's writes, commits and rollbacks (init_app)."""
+    event.listen(session, "after_flush", _forget_on_flush)
+    event.listen(session, "do_orm_execute", _forget_on_write)
+    for name in ("after_commit", "after_rollback", "after_soft_rollback"):
+        event.listen(session, name, _forget_on_end)
+
+
+def _forget_on_flush(session, _context):
+    if _CACHE in session.info and any(
+            isinstance(obj, (CellAssignment, GridCell, GridMap))
+            for obj in (*session.new, *session.dirty, *session.deleted)):
+        forget_resolved_scopes(session)
+
+
+def _forget_on_write(state):
+    if not state.is_select:
+        forget_resolved_scopes(state.session)
+
+
+def _forget_on_end(session, *_args):
+    forget_resolved_scopes(session)
+
+
 def cell_scope_clause(user, cell=GridCell, today=None, strictly_below=False):
     """SQL condition: `cell` lies in the user's scope (always true for admins).
 
+    The scope is resolved once (resolve_scope) into path ranges an index serves.
     strictly_below leaves out the assigned cells themselves: what a supervisor manages.
     """
     if user.is_admin:
         return true()
+    resolved = resolve_scope(user, today)
+    if len(resolved.ranges) <= MAX_RANGES:
+        return resolved.clause(cell, strictly_below)
     assigned = aliased(GridCell)
-    below = [cell.id != assigned.id] if strictly_below else []
+    below = cell.path > assigned.path if strictly_below else cell.path >= assigned.path
     return exists(
         select(1)
         .select_from(CellAssignment)
@@ -50,8 +173,7 @@ def cell_scope_clause(user, cell=GridCell, today=None, strictly_below=False):
             CellAssignment.user_id == user.id,
             active_assignment_clause(today),
             assigned.map_id == cell.map_id,
-            cell.path.startswith(assigned.path, autoescape=False),
-            *below,
+            below, cell.path < assigned.path + PATH_END,
         )
     )
 

@@ -78,11 +78,11 @@ def task_state(task):
             "assignees": [u.id for u in task.assignees]}
 
 
-def list_tasks(session, actor, *, status=None, mine=False, overdue=False, limit, offset=0):
+def list_tasks(session, actor, *, status=None, mine=False, overdue=False, limit, offset=0, cursor=None):
     """Return a page of the tasks the actor sees; overdue=True keeps open tasks past due."""
     query = tasks_query(actor, status=status, mine=mine,
                         overdue_on=date.today() if overdue else None)
-    return page(session, query, limit=limit, offset=offset)
+    return page(session, query, limit=limit, offset=offset, cursor=cursor)
 
 
 def tasks_query(actor, *, status=None, mine=False, overdue_on=None):

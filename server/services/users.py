@@ -47,9 +47,9 @@ def find_user(session, username):
     return session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
 
 
-def list_users(session, actor, *, limit, offset=0):
+def list_users(session, actor, *, limit, offset=0, cursor=None):
     """Return a page of the users the actor may see."""
-    return page(session, visible_users_query(actor), limit=limit, offset=offset)
+    return page(session, visible_users_query(actor), limit=limit, offset=offset, cursor=cursor)
 
 
 def get_user(session, actor, user_id):

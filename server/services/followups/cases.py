@@ -81,7 +81,7 @@ def get_case(session, actor, case_id):
 
 
 def list_cases(session, actor, *, state=None, stage=None, premises_id=None, overdue=False,
-               limit, offset=0):
+               limit, offset=0, cursor=None):
     """Return a page of the cases in scope; overdue: open with the current stage past due."""
     query = cases_query(actor)
     if state is not None:
@@ -94,7 +94,7 @@ def list_cases(session, actor, *, state=None, stage=None, premises_id=None, over
         query = query.where(Case.state == "open", exists().where(
             CaseStage.case_id == Case.id, CaseStage.completed_on.is_(None),
             CaseStage.due_on < date.today()))
-    return page(session, query, limit=limit, offset=offset)
+    return page(session, query, limit=limit, offset=offset, cursor=cursor)
 
 
 def content_digest(data):

@@ -105,7 +105,7 @@ def get_complaint(session, actor, complaint_id):
 
 
 def list_complaints(session, actor, *, status=None, feedback_overdue=False,
-                    awaiting_premises=False, limit, offset=0):
+                    awaiting_premises=False, limit, offset=0, cursor=None):
     """Return a page of the complaints the actor sees, with the filters.
 
     feedback_overdue: real-name complaints not answered by their due day (computed today).
@@ -119,12 +119,12 @@ def list_complaints(session, actor, *, status=None, feedback_overdue=False,
                             Complaint.feedback_at.is_(None))
     if awaiting_premises:
         query = query.where(Complaint.status == "received", Complaint.cell_id.is_not(None))
-    return page(session, query, limit=limit, offset=offset)
+    return page(session, query, limit=limit, offset=offset, cursor=cursor)
 
 
-def list_unrouted(session, actor, *, limit, offset=0):
+def list_unrouted(session, actor, *, limit, offset=0, cursor=None):
     """Return a page of the complaints in no cell (admins, whole-grid supervisors)."""
-    return page(session, unrouted_query(session, actor), limit=limit, offset=offset)
+    return page(session, unrouted_query(session, actor), limit=limit, offset=offset, cursor=cursor)
 
 
 def complaint_state(complaint):

@@ -94,7 +94,7 @@ def measures_query(actor):
     return on_premises_in_scope(PremisesMeasure, actor)
 
 
-def list_measures(session, actor, *, kind=None, state=None, premises_id=None, limit, offset=0):
+def list_measures(session, actor, *, kind=None, state=None, premises_id=None, limit, offset=0, cursor=None):
     """Return a page of the measures in the actor's scope, filtered."""
     query = measures_query(actor)
     if kind is not None:
@@ -103,7 +103,7 @@ def list_measures(session, actor, *, kind=None, state=None, premises_id=None, li
         query = query.where(PremisesMeasure.state == state)
     if premises_id is not None:
         query = query.where(PremisesMeasure.premises_id == premises_id)
-    return page(session, query, limit=limit, offset=offset)
+    return page(session, query, limit=limit, offset=offset, cursor=cursor)
 
 
 def get_measure(session, actor, measure_id):

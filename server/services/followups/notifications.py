@@ -16,13 +16,13 @@ def notifications_query(actor):
             .order_by(Notification.raised_at.desc(), Notification.id.desc()))
 
 
-def list_notifications(session, actor, *, unread=False, kind=None, limit, offset=0):
+def list_notifications(session, actor, *, unread=False, kind=None, limit, offset=0, cursor=None):
     query = notifications_query(actor)
     if unread:
         query = query.where(Notification.read_at.is_(None))
     if kind is not None:
         query = query.where(Notification.kind == kind)
-    return page(session, query, limit=limit, offset=offset)
+    return page(session, query, limit=limit, offset=offset, cursor=cursor)
 
 
 def mark_read(session, actor, notification_id):

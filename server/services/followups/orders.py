@@ -196,14 +196,14 @@ def orders_query(actor):
     return on_premises_in_scope(RectificationOrder, actor)
 
 
-def list_orders(session, actor, *, state=None, premises_id=None, limit, offset=0):
+def list_orders(session, actor, *, state=None, premises_id=None, limit, offset=0, cursor=None):
     """Return a page of the orders in the actor's scope, filtered."""
     query = orders_query(actor)
     if state is not None:
         query = query.where(RectificationOrder.state == state)
     if premises_id is not None:
         query = query.where(RectificationOrder.premises_id == premises_id)
-    return page(session, query, limit=limit, offset=offset)
+    return page(session, query, limit=limit, offset=offset, cursor=cursor)
 
 
 def get_order(session, actor, order_id):

@@ -26,7 +26,8 @@ from server.models.cases import case_handlers
 from server.models.tasks import task_assignees
 from server.services.followups.orders import ORDER_ORIGIN
 from server.services.followups.transitions import shipped_transitions
-from server.services.scope import cell_scope_clause, get_cell_in_scope
+from server.services.paging import page
+from server.services.scope import cell_scope_clause, get_cell_in_scope, subtree_clause
 from server.services.tasks import cell_staff
 
 
@@ -126,7 +127,7 @@ def due_rows(source, *, on_or_before):
 
 
 def list_overdue(session, actor, *, kind=None, cell_id=None, min_days=1, limit, offset=0,
-                 today=None):
+                 cursor=None, today=None):
     """Return a page of the items in the actor's scope at least min_days past due.
 
     Ordered most overdue first. Each item: kind, id, due_date, days_overdue, cell_id,
@@ -139,9 +140,9 @@ def list_overdue(session, actor, *, kind=None, cell_id=None, min_days=1, limit, 
         query = due_rows(source, on_or_before=today - timedelta(days=min_days))
         selects.append(_scoped(query, actor, within))
     rows = union_all(*selects).subquery()
-    page = session.execute(select(rows).order_by(rows.c.due_date, rows.c.kind, rows.c.id)
-                           .limit(limit).offset(offset)).all()
-    return _items(session, page, today)
+    found = page(session, select(rows).order_by(rows.c.due_date, rows.c.kind, rows.c.id),
+                 limit=limit, offset=offset, cursor=cursor, whole_rows=True)
+    return _items(session, found, today)
 
 
 def _scoped(query, actor, within):
@@ -150,8 +151,7 @@ def _scoped(query, actor, within):
         return query
     query = query.join(GridCell, GridCell.id == cell_id).where(cell_scope_clause(actor))
     if within is not None:
-        query = query.where(GridCell.map_id == within.map_id,
-                            GridCell.path.startswith(within.path, autoescape=False))
+        query = query.where(subtree_clause(GridCell, within.map_id, within.path))
     return query
 
 

@@ -196,7 +196,7 @@ def penalties_query(actor):
 
 
 def list_penalties(session, actor, *, publication_state=None, premises_id=None, type=None,
-                   limit, offset=0):
+                   limit, offset=0, cursor=None):
     """Return a page of the penalties in the actor's scope, filtered."""
     query = penalties_query(actor)
     if publication_state is not None:
@@ -205,7 +205,7 @@ def list_penalties(session, actor, *, publication_state=None, premises_id=None, 
         query = query.where(Penalty.premises_id == premises_id)
     if type is not None:
         query = query.where(Penalty.type == type)
-    return page(session, query, limit=limit, offset=offset)
+    return page(session, query, limit=limit, offset=offset, cursor=cursor)
 
 
 def get_penalty(session, actor, penalty_id):
