@@ -1,7 +1,7 @@
 """A map lists its own levels (grid_maps.levels), so it may have a city or province root
 
 Revision ID: f5root0019
-Revises: e4link0017
+Revises: f5scope0018
 Create Date: 2026-12-08 10:00:00
 
 Existing maps get the three levels they were built with: district → street → community.
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f5root0019'
-down_revision = 'e4link0017'
+down_revision = 'f5scope0018'
 branch_labels = None
 depends_on = None
 
