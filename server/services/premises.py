@@ -168,6 +168,7 @@ def update_premises(session, actor, premises_id, changes, *, base_version, devic
 
 REDERIVE_BATCH = 5000
 IMPORT_BATCH = 1000
+REDERIVE_METHOD = None  # "sql" | "python"; None: sql on PostgreSQL, python on SQLite
 
 
 def rederive_cells(session, actor=None, *, batch_size=REDERIVE_BATCH, after_batch=None,
@@ -180,7 +181,8 @@ def rederive_cells(session, actor=None, *, batch_size=REDERIVE_BATCH, after_batc
     given, runs after each batch (the command line commits there, so no batch holds its rows
     locked past it).
     """
-    method = method or ("sql" if session.get_bind().dialect.name == "postgresql" else "python")
+    method = method or REDERIVE_METHOD or (
+        "sql" if session.get_bind().dialect.name == "postgresql" else "python")
     total = session.scalar(select(func.count()).select_from(Premises)) or 0
     maps = active_maps(session)
     moved = done = 0
