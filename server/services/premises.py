@@ -392,6 +392,27 @@ def _row_values(row):
     return values
 
 
+def _insert_many(session, rows):
+    """Insert premises rows; return their ids in order. PostgreSQL: COPY with ids taken from
+    the sequence first (a bulk INSERT's parameters cost more to send than the rows)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return session.scalars(insert(Premises).returning(Premises.id,
+                                                          sort_by_parameter_order=True),
+                               rows).all()
+    ids = sorted(session.scalars(text(
+        "SELECT nextval(pg_get_serial_sequence('premises', 'id')) FROM generate_series(1, :n)"),
+        {"n": len(rows)}))
+    columns = [name for name in rows[0] if name != "location"]
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor, cursor.copy(f"COPY premises (id, location, {', '.join(columns)}) "
+                             "FROM STDIN") as copy:
+        for premises_id, row in zip(ids, rows):
+            point = to_shape(row["location"])
+            copy.write_row((premises_id, f"SRID=4326;POINT({point.x!r} {point.y!r})",
+                            *(row[name] for name in columns)))
+    return ids
+
+
 def _apply_batch(session, actor, plans, summary):
     """Insert the batch's new premises in bulk, update the changed ones in bulk; audit and
     feed each."""
@@ -401,9 +422,7 @@ def _apply_batch(session, actor, plans, summary):
         rows = [{**_row_values(row), "active": True, "version": 1, "cell_id": cell_id,
                  "location": from_shape(Point(row.lon, row.lat), srid=4326),
                  "created_at": now, "updated_at": now} for row, cell_id in creates]
-        ids = session.scalars(insert(Premises).returning(Premises.id,
-                                                         sort_by_parameter_order=True),
-                              rows).all()
+        ids = _insert_many(session, rows)
         for premises_id, (row, cell_id) in zip(ids, creates):
             after = {**{name: _row_values(row).get(name) for name in FIELDS}, "active": True,
                      "lon": row.lon, "lat": row.lat, "cell_id": cell_id, "version": 1}
