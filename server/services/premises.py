@@ -202,6 +202,7 @@ def rederive_cells(session, actor=None, *, batch_size=REDERIVE_BATCH, after_batc
                    else _rederive_batch_python(session, maps, low, high))
         for premises_id, old, new in changed:
             feed.emit(session, "premises", premises_id, cell_id=new, old_cell_id=old)
+        _expire_cells(session, {premises_id for premises_id, _, _ in changed})
         if changed:
             audit.record(session, actor, "premises.rederive_cells", "premises", "*",
                          details={"moved": len(changed), "ids": [low + 1, high]})
@@ -213,6 +214,13 @@ def rederive_cells(session, actor=None, *, batch_size=REDERIVE_BATCH, after_batc
     orphans = session.scalar(select(func.count()).select_from(Premises)
                              .where(Premises.cell_id.is_(None))) or 0
     return moved, orphans
+
+
+def _expire_cells(session, premises_ids):
+    """Loaded premises show the cell the bulk UPDATE wrote (complaints follow them next)."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Premises) and obj.id in premises_ids:
+            session.expire(obj, ["cell_id", "cell"])
 
 
 def _rederive_batch_python(session, maps, low, high):
