@@ -54,7 +54,7 @@ run: setup
 	@echo "OpenAPI spec:            http://$(HOST):$(PORT)/api/openapi.json"
 	@echo "Database:                $${DATABASE_URL:-var/grid.sqlite3 (SQLite + SpatiaLite)}"
 	@echo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	JOBS_IN_PROCESS=1 $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup-test test-unit test-sqlite test-postgis
 

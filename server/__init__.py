@@ -55,7 +55,25 @@ def create_app(config=None):
     register_error_handlers(app)
     register_cli(app)
     app.register_blueprint(web_bp)
+    if app.config.get("JOBS_IN_PROCESS") and not app.testing:
+        _run_jobs_in_process(app)
     return app
+
+
+def _run_jobs_in_process(app):
+    """Start a job worker thread with the first request (never in CLI commands)."""
+    import threading
+
+    started = threading.Lock()
+    state = {}
+
+    @app.before_request
+    def start_worker():
+        if state or not started.acquire(blocking=False):
+            return
+        from server.services.jobs import start_in_process
+
+        state["stop"] = start_in_process(app)
 
 
 class JSONProvider(DefaultJSONProvider):

@@ -42,6 +42,12 @@ class Config:
         self.LOGIN_MAX_FAILURES = _int_env("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_LOCK_MINUTES = _int_env("LOGIN_LOCK_MINUTES", 15)
         self.SLIVER_TOLERANCE_M2 = float(os.environ.get("SLIVER_TOLERANCE_M2", "100"))
+        # The premises import answers at once up to this many bytes; larger files become a
+        # background job (202 + status URL). JOBS_IN_PROCESS runs a worker thread in the app
+        # (the dev server); production runs `flask jobs work` (deploy/systemd).
+        self.JOBS_INLINE_MAX_BYTES = _int_env("JOBS_INLINE_MAX_BYTES", 1024 * 1024)
+        self.JOBS_IN_PROCESS = bool(_flag_env("JOBS_IN_PROCESS"))
+        self.JOBS_LEASE_SECONDS = _int_env("JOBS_LEASE_SECONDS", 300)
         self.PHOTO_DIR = os.environ.get("PHOTO_DIR", str(var_dir / "photos"))
         self.PHOTO_MAX_BYTES = _int_env("PHOTO_MAX_BYTES", 25 * 1024 * 1024)
         self.PHOTO_MAX_PIXELS = _int_env("PHOTO_MAX_PIXELS", 64_000_000)

@@ -12,6 +12,7 @@ def register_api(api, app):
         devices,
         followups,
         inspections,
+        jobs,
         maps,
         penalties,
         photos,
@@ -24,7 +25,7 @@ def register_api(api, app):
     from server.api.docs import register_docs_assets
 
     for module in (tokens, users, maps, cells, assignments, premises, checklists, tasks,
-                   inspections, photos, devices, sync, followups):
+                   inspections, photos, devices, sync, followups, jobs):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1/{module.blp.name}")
     api.register_blueprint(complaints.blp)  # under /api/v1/followups/complaints
     api.register_blueprint(cases.blp)  # under /api/v1/followups/cases

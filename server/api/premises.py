@@ -1,6 +1,6 @@
 """The premises directory (监管对象名录库): browse, add, edit, import CSV, orphans."""
 
-from flask import request
+from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -20,6 +20,8 @@ from server.schemas.premises import (
     PremisesUpdate,
     UPDATE_OPTIONAL,
 )
+from server.schemas.jobs import JobSchema
+from server.services import jobs as jobs_service
 from server.services import premises as service
 from server.services.paging import page
 
@@ -99,12 +101,28 @@ def update(data, premises_id):
 @blp.arguments(ImportQuery, location="query")
 @blp.doc(requestBody=CSV_BODY)
 @blp.response(200, ImportResult)
+@blp.alt_response(202, schema=JobSchema, description="A large file (or `Prefer: respond-async`) "
+                  "is imported by a background job: follow Location (GET /api/v1/jobs/{id}).")
 def import_csv(options):
-    """Import a CSV; every bad row is reported by line, and nothing is stored unless partial."""
+    """Import a CSV; every bad row is reported by line, and nothing is stored unless partial.
+
+    Files up to JOBS_INLINE_MAX_BYTES are imported at once (200); larger ones, or with the
+    header `Prefer: respond-async`, are queued as a job (202 and its status URL)."""
     actor = current_user("supervisor")
     data = request.get_data(cache=False)
     if not data:
         raise ValidationFailed("The request body is empty; send the CSV file.", code="empty_body")
+    if len(data) > current_app.config["JOBS_INLINE_MAX_BYTES"] or \
+            "respond-async" in request.headers.get("Prefer", ""):
+        with transaction():
+            job = jobs_service.enqueue(db.session, actor, "premises_import",
+                                       {"coordinates": options["coordinates"],
+                                        "partial": options["partial"]}, payload=data)
+            body = JobSchema().dump(job)
+        response = jsonify(body)
+        response.status_code = 202
+        response.headers["Location"] = body["status_url"]
+        return response
     with transaction():
         return service.import_premises_csv(db.session, actor, data,
                                            coordinates=options["coordinates"],

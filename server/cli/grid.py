@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from grid_maps import GeoJSONError
-from server.db import transaction
+from server.db import checkpoint, transaction
 from server.errors import AppError
 from server.extensions import db
 from server.models import GridCell, GridMap
@@ -181,7 +181,8 @@ def activate(map_id, tolerance_m2):
     try:
         with transaction():
             result = grid_service.activate_map(db.session, grid_map,
-                                               tolerance_m2=_tolerance(tolerance_m2))
+                                               tolerance_m2=_tolerance(tolerance_m2),
+                                               after_batch=_commit_batch)
     except AppError as error:
         if isinstance(error.details, dict) and "errors" in error.details:
             echo_report(error.details, False)
@@ -189,6 +190,12 @@ def activate(map_id, tolerance_m2):
     click.echo(f"Map {map_id} is active; retired {result['retired'] or 'none'}; "
                f"{result['assignments_moved']} assignment(s) moved, "
                f"{len(result['assignments_unmatched'])} without a matching cell.")
+
+
+def _commit_batch(done, total):
+    """Commit each batch of re-derived premises and say how far it got (stderr)."""
+    checkpoint()
+    click.echo(f"premises re-derived: {done}/{total}", err=True)
 
 
 @grid_cli.command("subdivide")

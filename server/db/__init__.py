@@ -42,3 +42,9 @@ def transaction():
     except BaseException:
         db.session.rollback()
         raise
+
+
+def checkpoint():
+    """Commit what the enclosing transaction() block did so far; the block goes on in a new
+    transaction (long batch work: no batch holds its row locks past its own end)."""
+    db.session.commit()

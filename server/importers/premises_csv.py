@@ -133,8 +133,11 @@ def credit_code_check_character(first17: str) -> str:
 
 
 def parse_premises_csv(data: bytes, *, categories: Mapping[str, str], coordinates: str = "wgs84",
-                       max_rows: int = 100_000) -> ParsedPremises:
-    """Parse and check a premises CSV; raise PremisesFileError when the file as a whole is unusable."""
+                       max_rows: int | None = None) -> ParsedPremises:
+    """Parse and check a premises CSV; raise PremisesFileError when the file as a whole is unusable.
+
+    There is no row limit unless max_rows is given (the import works in batches).
+    """
     if coordinates not in COORDINATE_SYSTEMS:
         raise ValueError(f"coordinates must be one of {COORDINATE_SYSTEMS}, not {coordinates!r}")
     text, encoding = _decode(data)
@@ -147,7 +150,7 @@ def parse_premises_csv(data: bytes, *, categories: Mapping[str, str], coordinate
     rows, count = [], 0
     for line, span, fields in records:
         count += 1
-        if count > max_rows:
+        if max_rows is not None and count > max_rows:
             raise PremisesFileError("too_many_rows", f"more than {max_rows} data rows; split the file",
                                     {"max_rows": max_rows})
         row = checker.check(line, span, fields)

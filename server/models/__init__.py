@@ -14,6 +14,7 @@ from server.models.followups import (
 )
 from server.models.complaints import Complainant, Complaint, ComplaintCategory
 from server.models.grid import CellAssignment, GridCell, GridMap
+from server.models.jobs import Job
 from server.models.inspections import (
     Inspection,
     InspectionItemResult,
@@ -49,4 +50,5 @@ __all__ = [
     "Complainant", "Complaint", "ComplaintCategory",
     "Case", "CaseStage", "CaseTransfer",
     "Penalty", "PracticePoint", "PremisesMeasure",
+    "Job",
 ]

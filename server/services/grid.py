@@ -291,10 +291,12 @@ def validate_map(session, grid_map, *, tolerance_m2=100.0):
     return report
 
 
-def activate_map(session, grid_map, *, tolerance_m2=100.0, actor=None):
+def activate_map(session, grid_map, *, tolerance_m2=100.0, actor=None, after_batch=None):
     """Make a valid draft the active map; retire the previous one and move assignments to it.
 
-    Returns a summary with the assignments that found no cell of the same code.
+    Premises cells are re-derived set-based in batches (premises.rederive_cells);
+    after_batch(done, total) runs after each (the command line commits there). Returns a
+    summary with the assignments that found no cell of the same code.
     """
     _require_draft(grid_map)
     report = validate_map(session, grid_map, tolerance_m2=tolerance_m2)
@@ -332,7 +334,7 @@ def activate_map(session, grid_map, *, tolerance_m2=100.0, actor=None):
     session.flush()
     from server.services.premises import rederive_cells
 
-    premises_moved, orphans = rederive_cells(session, actor)
+    premises_moved, orphans = rederive_cells(session, actor, after_batch=after_batch)
     from server.services.followups.complaints import rederive_complaint_cells
 
     rederive_complaint_cells(session, actor)

@@ -71,6 +71,10 @@ def scene(db_session, request, app, world):
     _add_complaints(db_session, scene, world)
     _add_overdue(db_session, scene, world)
     _add_penalties(db_session, scene, world)
+    from server.services.jobs import enqueue
+
+    scene["jobs"] = {"mine": enqueue(db_session, scene["actor"], "rederive_cells"),
+                     "theirs": enqueue(db_session, world.zhao, "rederive_cells")}
     from server.services.devices import register_device
 
     scene["other_device"] = register_device(db_session, world.zhao, device_uid="other-1",
@@ -227,6 +231,7 @@ def foreign_values(scene):
         "case_id": [scene["foreign_work"]["case"].id],
         "penalty_id": [scene["foreign_work"]["penalty"].id],
         "measure_id": [scene["foreign_work"]["measure"].id],
+        "job_id": [scene["jobs"]["theirs"].id],
     }
 
 
@@ -240,7 +245,8 @@ def own_values(scene):
             "device_id": [scene["own_device"].id], "order_id": [own["order"].id],
             "document_id": [own["document"].id], "complaint_id": [own["complaint"].id],
             "notification_id": [own["notification"].id], "case_id": [own["case"].id],
-            "penalty_id": [own["penalty"].id], "measure_id": [own["measure"].id]}
+            "penalty_id": [own["penalty"].id], "measure_id": [own["measure"].id],
+            "job_id": [scene["jobs"]["mine"].id]}
 
 
 def bodies(scene, db_session):

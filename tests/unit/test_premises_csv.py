@@ -356,3 +356,11 @@ def test_unclosed_quote_is_reported_with_a_hint_on_its_first_line():
     result = parse(data)
     assert errors_of(result) == [(2, None, "field_count")]
     assert "an unclosed quote?" in result.errors[0].message
+
+
+def test_there_is_no_row_limit_by_default():
+    header, first = GOOD_UTF8.split(b"\r\n")[:2]
+    body = header + b"\r\n" + b"".join(first.replace(b"PDY", b"PDX%06d" % n, 1) + b"\r\n"
+                                       for n in range(100_001))
+    parsed = parse_premises_csv(body, categories=CATEGORIES)
+    assert len(parsed.rows) + len({e.line for e in parsed.errors}) == 100_001
