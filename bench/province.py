@@ -64,6 +64,10 @@ class Report:
               f"ratio {ratio:7.2f}  goal {goal_text:<7} {verdict}{health}"
               f"{'  (' + note + ')' if note else ''}", flush=True)
 
+    def failed(self, name, reason):
+        self.rows.append((name, 0, 0, 0, None, "MISS", "", reason))
+        print(f"{name:<44} FAILED: {reason}", flush=True)
+
     def summary(self):
         misses = [row[0] for row in self.rows if row[5] == "MISS"]
         print(f"\n/healthz median of medians {self.health_ms:.2f} ms; {len(self.rows)} figures, "
@@ -304,7 +308,11 @@ def measure_import(ctx, report):
     for rows in (small, large):
         path = ctx["var_dir"] / f"import-{rows}.csv"
         write_import_csv(ctx, path, rows, start=sum(per_row) + 1)
-        elapsed, output, peak_mb = flask_command(ctx, "premises", "import", str(path))
+        try:
+            elapsed, output, peak_mb = flask_command(ctx, "premises", "import", str(path))
+        except RuntimeError as error:
+            report.failed(f"import {rows:,} rows", str(error))
+            return
         per_row[rows] = (elapsed - startup) / rows
         print(f"  import {rows:,} rows: {elapsed / 1000:.1f} s ({startup / 1000:.1f} s of it "
               f"start-up), {per_row[rows]:.3f} ms/row, peak {peak_mb:.0f} MB; "
@@ -324,7 +332,9 @@ def flask_command(ctx, *args):
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = (time.perf_counter() - started) * 1000
     if status:
-        raise RuntimeError(f"flask {' '.join(args)} failed: {output[-2000:]}")
+        cause = re.findall(r"^[\w.]*(?:Error|Exception): .{0,240}", output, re.MULTILINE)
+        raise RuntimeError(f"flask {args[0]} {args[1]} failed: "
+                           f"{cause[0] if cause else output[-300:]}")
     return elapsed, output, usage.ru_maxrss / 1024
 
 
@@ -433,7 +443,8 @@ def run(admin_url, args):
     ctx = {"app": app, "url": url, "map_url": database_url(admin_url, "province_run_map"),
            "rounds": args.rounds, "deep_page": 1000, "var_dir": var_dir,
            "changes": max(100, round(95_000 * args.scale)),
-           "imports": (max(100, round(10_000 * args.scale)), max(1000, round(100_000 * args.scale)))}
+           "imports": args.import_rows or (max(100, round(10_000 * args.scale)),
+                                           max(1000, round(100_000 * args.scale)))}
     ctx["counts"] = scope_counts(app)
     print("inspections in scope: " + ", ".join(f"{r} {n:,}" for r, n in ctx["counts"].items()))
     server = ServerProcess(url, var_dir, var_dir / "photos")
@@ -477,6 +488,9 @@ def main():
     parser.add_argument("--only", default=",".join(MEASURES),
                         help=f"comma-separated measures among {','.join(MEASURES)}")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of each request")
+    parser.add_argument("--import-rows", type=lambda text: tuple(int(n) for n in text.split(",")),
+                        default=None, help="SMALL,LARGE rows to import (default 10000,100000 "
+                                           "x scale)")
     parser.add_argument("--cache", default=os.environ.get("PROVINCE_BENCH_CACHE"),
                         help="keep the cluster and the built data set here and reuse them")
     args = parser.parse_args()
