@@ -156,7 +156,9 @@ class SnapshotCursor:
     resume: the feed position to go on from once the snapshot is done;
     step, after_id: the step of the snapshot and the last id it sent;
     scope: the scope version being sent; base: the scope the terminal had, when only what
-    entered and left it is sent (None for everything).
+    entered and left it is sent (None for everything); until: with a base, the feed position
+    when that snapshot began: the feed from resume up to it is sent less what the snapshot
+    sent (each entity once).
     """
 
     resume: int
@@ -164,10 +166,12 @@ class SnapshotCursor:
     after_id: int
     scope: str
     base: str | None = None
+    until: int | None = None
 
     def encode(self):
+        tail = f".h{self.until}" if self.until is not None else ""
         return (f"s{PROTOCOL_VERSION}.{self.resume}.{self.step}.{self.after_id}.{self.scope}."
-                f"{self.base or '-'}")
+                f"{self.base or '-'}{tail}")
 
 
 def parse_cursor(cursor):
@@ -176,12 +180,15 @@ def parse_cursor(cursor):
     if not text.startswith(f"s{PROTOCOL_VERSION}."):
         return decode_cursor(cursor)
     parts = text.split(".")
+    until = None
+    if len(parts) == 7 and parts[5] != "-" and parts[6][:1] == "h" and _is_number(parts[6][1:]):
+        until = int(parts.pop()[1:])
     if len(parts) != 6 or not all(_is_number(part) for part in parts[1:4]) \
             or not all(_is_scope(part) for part in parts[4:5]) \
             or not (parts[5] == "-" or _is_scope(parts[5])):
         raise ValueError("not a cursor this server issued")
     return SnapshotCursor(resume=int(parts[1]), step=int(parts[2]), after_id=int(parts[3]),
-                          scope=parts[4], base=None if parts[5] == "-" else parts[5])
+                          scope=parts[4], base=None if parts[5] == "-" else parts[5], until=until)
 
 
 def _is_number(text):

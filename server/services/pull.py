@@ -103,7 +103,7 @@ def pull(session, user, *, cursor, known_scope=None, limit=200):
     if known_scope is not None and known_scope != version:
         # What entered and left the scope first, then the feed from where the terminal was.
         start = SnapshotCursor(resume=position, step=0, after_id=0, scope=version,
-                               base=known_scope)
+                               base=known_scope, until=head)
         return _snapshot_page(session, user, cells, start, limit, head, reset=False)
     events = session.scalars(_visible_events(user, cells)
                              .where(ChangeEvent.seq > position, ChangeEvent.seq <= head)
@@ -148,17 +148,24 @@ def _changes_outnumber_scope(session, user, cells, position, head):
     return session.scalar(select(func.count()).select_from(visible)) > bound
 
 
-def _visible_events(user, cells):
+def _visible_events(user, cells, left=()):
+    """Select the events the user sees: theirs, broadcasts, and those touching their cells
+    (and the cells in left: what left their scope, while catching up after a delta snapshot)."""
     query = select(ChangeEvent)
     if cells is None:
         return query.where(or_(ChangeEvent.user_id.is_(None), ChangeEvent.user_id == user.id))
     in_scope = select(GridCell.id).where(cell_scope_clause(user))
+    touching = [(ChangeEvent.user_id.is_(None)) & (ChangeEvent.cell_id.in_(in_scope)),
+                (ChangeEvent.user_id.is_(None)) & (ChangeEvent.old_cell_id.in_(in_scope))]
+    if left:
+        touching += [(ChangeEvent.user_id.is_(None)) & (ChangeEvent.cell_id.in_(sorted(left))),
+                     (ChangeEvent.user_id.is_(None))
+                     & (ChangeEvent.old_cell_id.in_(sorted(left)))]
     return query.where(or_(
         ChangeEvent.user_id == user.id,
         (ChangeEvent.user_id.is_(None)) & (ChangeEvent.cell_id.is_(None))
         & (ChangeEvent.old_cell_id.is_(None)) & ChangeEvent.entity_type.in_(BROADCAST_KINDS),
-        (ChangeEvent.user_id.is_(None)) & (ChangeEvent.cell_id.in_(in_scope)),
-        (ChangeEvent.user_id.is_(None)) & (ChangeEvent.old_cell_id.in_(in_scope)),
+        *touching,
     ))
 
 
@@ -185,6 +192,9 @@ DELTA_STEPS = (("cell", "delete"), ("premises", "delete"), ("task", "delete"),
                ("cell", "upsert"), ("premises", "upsert"), ("task", "upsert"),
                ("order", "delete"), ("order", "upsert"),
                ("complaint", "delete"), ("complaint", "upsert"))
+# After the steps of a delta snapshot whose cursor names where it began (until): the feed from
+# the terminal's cursor up to there, less what the snapshot sent. Its cursor's resume moves on.
+CATCH_UP = len(DELTA_STEPS)
 
 
 def _snapshot_page(session, user, cells, position, limit, head, *, reset):
@@ -200,10 +210,12 @@ def _snapshot_page(session, user, cells, position, limit, head, *, reset):
         before = set(old.cell_ids)
         after = cells if cells is not None else before
         steps, entered, left = DELTA_STEPS, after - before, before - after
-    if position.step >= len(steps):
+    catching_up = position.base is not None and position.until is not None
+    if position.step > len(steps) or (position.step == len(steps) and not catching_up) \
+            or (catching_up and position.resume > position.until):
         raise AppError("The cursor is not one this server issued.", code="bad_cursor", status=400)
     items = []
-    step, after_id = position.step, position.after_id
+    step, after_id, resume = position.step, position.after_id, position.resume
     while step < len(steps) and len(items) < limit:
         kind, op = steps[step]
         wanted = limit - len(items)
@@ -218,13 +230,77 @@ def _snapshot_page(session, user, cells, position, limit, head, *, reset):
             after_id = ids[-1]
         else:
             step, after_id = step + 1, 0
+    if catching_up and step == CATCH_UP and resume < position.until and len(items) < limit:
+        sent, resume = _catch_up(session, user, cells, entered, left, resume, position.until,
+                                 limit - len(items))
+        items += sent
     scope = position.scope
-    if step < len(steps):
-        following = SnapshotCursor(position.resume, step, after_id, scope, position.base)
+    if step < len(steps) or (catching_up and resume < position.until):
+        following = SnapshotCursor(resume, step, after_id, scope, position.base,
+                                   position.until)
         return {"items": items, "next_cursor": following.encode(), "has_more": True,
                 "scope": scope, "reset": reset}
-    return {"items": items, "next_cursor": encode_cursor(position.resume),
-            "has_more": head > position.resume, "scope": scope, "reset": reset}
+    return {"items": items, "next_cursor": encode_cursor(resume),
+            "has_more": head > resume, "scope": scope, "reset": reset}
+
+
+def _catch_up(session, user, cells, entered, left, resume, until, limit):
+    """Return (items, position) of the feed after resume up to until, without the entities the
+    delta snapshot sent: the current state of those in the entered cells (open ones for tasks,
+    orders and complaints), tombstones of those in the cells that left. Events touching the
+    cells that left are read too, so what moved out of the scope gets its tombstone."""
+    events = session.scalars(_visible_events(user, cells, left)
+                             .where(ChangeEvent.seq > resume, ChangeEvent.seq <= until)
+                             .order_by(ChangeEvent.seq).limit(limit + 1)).all()
+    more = len(events) > limit
+    events = events[:limit]
+    changes = collapse([{"seq": e.seq, "entity_type": e.entity_type, "entity_id": e.entity_id,
+                         "op": e.op} for e in events])
+    items = materialize(session, user, changes)
+    wanted = {}
+    for item in items:
+        if item["type"] in SNAPSHOT_CELL:
+            wanted.setdefault(item["type"], set()).add(item["id"])
+    where = {kind: _current_cells(session, kind, ids) for kind, ids in wanted.items()}
+    kept = [item for item in items if not _sent_by_snapshot(item, where, entered, left)]
+    return kept, (events[-1].seq if more else until)
+
+
+def _sent_by_snapshot(item, where, entered, left):
+    kind = item["type"]
+    if kind not in SNAPSHOT_CELL:
+        return False
+    cell_id = where[kind].get(item["id"])
+    if item["op"] == "delete":
+        return cell_id is not None and cell_id in left
+    if cell_id is None or cell_id not in entered:
+        return False
+    obj = item["object"]
+    if kind == "task":
+        return obj.status == "open"
+    if kind == "order":
+        return obj.state in shipped_transitions().open_states()
+    if kind == "complaint":
+        return obj.status in OPEN_STATUSES
+    return True
+
+
+# The kinds a delta snapshot sends by cell: where each one's cell is read.
+SNAPSHOT_CELL = {"premises": None, "task": Task, "order": RectificationOrder,
+                 "complaint": Complaint}
+
+
+def _current_cells(session, kind, ids):
+    """Return {id: the cell the entity is in now} (through its premises for tasks, orders)."""
+    if kind == "premises":
+        query = select(Premises.id, Premises.cell_id)
+    elif kind == "complaint":
+        query = select(Complaint.id, Complaint.cell_id)
+    else:
+        model = SNAPSHOT_CELL[kind]
+        query = select(model.id, Premises.cell_id).join(Premises, Premises.id == model.premises_id)
+    model = SNAPSHOT_CELL[kind] or Premises
+    return dict(session.execute(query.where(model.id.in_(sorted(ids)))).all())
 
 
 def _snapshot_rows(session, user, kind, only_cells, after_id, limit):

@@ -75,7 +75,10 @@ def test_cursors_round_trip_and_foreign_ones_are_refused():
 def test_snapshot_cursors_round_trip():
     full = SnapshotCursor(resume=120, step=1, after_id=4031, scope="a" * 32)
     delta = SnapshotCursor(resume=7, step=0, after_id=0, scope="all", base="f00d" * 8)
-    for cursor in (full, delta):
+    catching_up = SnapshotCursor(resume=7, step=10, after_id=0, scope="a" * 32,
+                                 base="f00d" * 8, until=950)
+    assert catching_up.encode().endswith(".h950")
+    for cursor in (full, delta, catching_up):
         assert parse_cursor(cursor.encode()) == cursor
     assert parse_cursor(encode_cursor(42)) == 42
     assert parse_cursor(None) == 0 and parse_cursor("") == 0
@@ -84,7 +87,8 @@ def test_snapshot_cursors_round_trip():
 @pytest.mark.parametrize("bad", [
     "s1", "s1.1.2.3", "s1.1.2.3.abc", "s1.1.2.3.abc.-.x", "s1.x.2.3.abc.-", "s1.1.-2.3.abc.-",
     "s1.1.2.3..-", "s1.1.2.3.ab;c.-", "s1.1.2.3.abc.d'e", "s2.1.2.3.abc.-", "s1.1.2." + "9" * 30 + ".a.-",
-    "s1.１.2.3.abc.-",
+    "s1.１.2.3.abc.-", "s1.1.2.3.abc.-.h5", "s1.1.2.3.abc.def.h", "s1.1.2.3.abc.def.hx",
+    "s1.1.2.3.abc.def.h5.h6",
 ])
 def test_foreign_snapshot_cursors_are_refused(bad):
     with pytest.raises(ValueError):
