@@ -5,7 +5,7 @@ from functools import partial
 
 from shapely.geometry import Point
 
-from server.models import GridCell, Premises
+from server.models import ChangeEvent, GridCell, Premises
 from server.services import grid as grid_service
 from tests.factories import (
     DISTRICTS,
@@ -136,6 +136,9 @@ def test_a_terminal_that_pulls_between_batches_of_an_activation_misses_nothing(
 
     from server.services import premises as premises_service
 
+    from server.services import changes
+
+    monkeypatch.setattr(changes, "COPY_FROM", 1)  # PostgreSQL: the feed's rows by COPY
     monkeypatch.setattr(premises_service, "rederive_cells",
                         partial(premises_service.rederive_cells, batch_size=7))
     batches = []
@@ -143,6 +146,9 @@ def test_a_terminal_that_pulls_between_batches_of_an_activation_misses_nothing(
                               after_batch=lambda done, total: batches.append(done)
                               or pull_between(done, total))
     assert len(batches) > 3
+    moved = db_session.query(ChangeEvent).filter(ChangeEvent.entity_type == "premises",
+                                                 ChangeEvent.old_cell_id.is_not(None)).all()
+    assert len(moved) >= 36 and all(event.at is not None and event.cell_id for event in moved)
     for terminal in terminals:
         delivered = terminal.pull_all()
         assert max(delivered.values(), default=1) == 1
