@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+from grid_maps.lru import BuildOnceCache
 
 
 class CellIndex:
@@ -64,8 +64,7 @@ class CellIndex:
         return result.tolist()
 
 
-_cache: OrderedDict[Hashable, CellIndex] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache = BuildOnceCache()
 
 
 def cached_index(key: Hashable, build: Callable[[], CellIndex], maxsize: int = 8) -> CellIndex:
@@ -73,22 +72,9 @@ def cached_index(key: Hashable, build: Callable[[], CellIndex], maxsize: int = 8
 
     Keys must name something immutable, e.g. an active grid map's id.
     """
-    with _cache_lock:
-        index = _cache.get(key)
-        if index is not None:
-            _cache.move_to_end(key)
-            return index
-    index = build()
-    with _cache_lock:
-        # Another thread may have built it meanwhile; keep the first so callers share one.
-        index = _cache.setdefault(key, index)
-        _cache.move_to_end(key)
-        while len(_cache) > max(maxsize, 1):
-            _cache.popitem(last=False)
-    return index
+    return _cache.get(key, build, maxsize)
 
 
 def clear_index_cache() -> None:
     """Forget every cached index."""
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+from grid_maps.lru import BuildOnceCache
 
 MAX_ZOOM = 18
 # Web Mercator: a 256-pixel tile spans 360° of longitude at zoom 0.
@@ -75,28 +75,15 @@ def _ring(coords, digits: int) -> list:
     return points[keep].tolist()
 
 
-_cache: OrderedDict[Hashable, dict] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache = BuildOnceCache()
 
 
 def cached_outlines(key: Hashable, build: Callable[[], dict], maxsize: int = 64) -> dict:
     """Return the outlines cached under key (an immutable map version, level and zoom),
     building them outside the lock when missing."""
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-            return found
-    built = build()
-    with _cache_lock:
-        found = _cache.setdefault(key, built)
-        _cache.move_to_end(key)
-        while len(_cache) > maxsize:
-            _cache.popitem(last=False)
-    return found
+    return _cache.get(key, build, maxsize)
 
 
 def clear_outline_cache() -> None:
     """Forget every cached outline (tests)."""
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
