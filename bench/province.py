@@ -131,7 +131,10 @@ def measure_lists(ctx, report):
         in_scope = ctx["counts"][role]
         last_page = max(1, -(-in_scope // 100))
         page = min(ctx["deep_page"], last_page)
-        if cursor:
+        if page == 1:  # the whole scope fits on page 1: the deep page is page 1 again
+            deep[role], mode = timed(lambda api=api: api.get("/api/v1/inspections/", limit=100),
+                                     ctx["rounds"]), "one page"
+        elif cursor:
             deep[role], mode = walk_to(api, answer, page), "cursor"
         else:
             deep[role] = timed(lambda api=api, page=page: api.get(
