@@ -18,10 +18,7 @@ def engine_options(url):
 
 
 def configure_engine(engine):
-    """Attach per-connection set-up to an engine (SpatiaLite; PostgreSQL: the plan cache)."""
-    if engine.dialect.name == "postgresql":
-        event.listen(engine, "connect", _plan_each_execution)
-        return
+    """Attach per-connection set-up to an engine (SpatiaLite only)."""
     if engine.dialect.name != "sqlite":
         return
     from geoalchemy2 import load_spatialite
@@ -42,18 +39,3 @@ def configure_engine(engine):
     @event.listens_for(engine, "begin")
     def on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _plan_each_execution(dbapi_connection, connection_record):
-    """PostgreSQL plans every execution for its own values, never once for any values.
-
-    psycopg prepares a statement it has run five times, and PostgreSQL may then use one
-    generic plan for all values. One statement text serves a one-cell coordinator and a whole
-    province (scope path ranges) and IN lists of a page of ids: a generic plan fits neither
-    (measured: a pull page of 1,000 premises in 1.1 s instead of 40 ms, issue 10).
-    """
-    autocommit = dbapi_connection.autocommit
-    dbapi_connection.autocommit = True
-    with dbapi_connection.cursor() as cursor:
-        cursor.execute("SET plan_cache_mode = force_custom_plan")
-    dbapi_connection.autocommit = autocommit
