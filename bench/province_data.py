@@ -2,9 +2,9 @@
 
 The 103 Inner Mongolia districts cut into streets and communities (grid_maps.subdivide),
 premises placed inside communities, inspections on them (COPY), and the users the bench
-measures: a coordinator on one community, a city supervisor on a city's districts and a
-province supervisor on every district (or on the root cell, when the map has a level above
-the district). The built database is kept as a template in a cluster under a cache directory,
+measures: a coordinator on one community, a city supervisor on one city cell and a province
+supervisor on the root cell. The map declares its levels (grid_maps.levels) province → city →
+district → street → community, as services/grid.py stores a map imported under a root. The built database is kept as a template in a cluster under a cache directory,
 so a rerun copies it instead of building it again.
 """
 
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DISTRICTS = ROOT / "tests" / "data" / "boundaries" / "inner-mongolia-districts.geojson"
 PASSWORD = "bench-password"
-DATA_VERSION = 2  # bump when the data set's shape changes: cached templates are rebuilt
+DATA_VERSION = 3  # bump when the data set's shape changes: cached templates are rebuilt
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 FLAGS = json.dumps([{"code": "no_gps", "message": "The record has no GPS fix."}])
 
@@ -57,12 +57,22 @@ class Shape:
         return f"province_{digest}"
 
 
-def root_level():
-    """Return the level name above the district when the code knows one, else None."""
-    from grid_maps import LEVELS
+MAP_LEVELS = ("province", "city", "district", "street", "community")
 
-    index = list(LEVELS).index("district")
-    return LEVELS[index - 1] if index > 0 else None
+
+def root_level():
+    """Return the level of the map's root cell above the city level ("province")."""
+    return MAP_LEVELS[0]
+
+
+CITY_NAMES = {"1501": "呼和浩特市", "1502": "包头市", "1503": "乌海市", "1504": "赤峰市",
+              "1505": "通辽市", "1506": "鄂尔多斯市", "1507": "呼伦贝尔市", "1508": "巴彦淖尔市",
+              "1509": "乌兰察布市", "1522": "兴安盟", "1525": "锡林郭勒盟", "1529": "阿拉善盟"}
+
+
+def city_code(district_code):
+    """Return the code of the city (地级市/盟) a district's GB code belongs to."""
+    return district_code[:7] + "00"
 
 
 # --- the cluster -------------------------------------------------------------------------
@@ -193,7 +203,7 @@ def build(admin_url, database, map_template, shape, log):
 
 
 def add_map(session, shape):
-    """Store the active map: root (if any), districts, streets, communities, by Core inserts."""
+    """Store the active map: province root, cities, districts, streets, communities."""
     import shapely
     from geoalchemy2.shape import from_shape
     from shapely.geometry import shape as to_geometry
@@ -201,15 +211,18 @@ def add_map(session, shape):
 
     from grid_maps import subdivide
     from grid_maps.geometry import areas_m2, to_multipolygon
+    from grid_maps.levels import normalise_levels
     from server.models import GridCell, GridMap
 
     grid_map = GridMap(jurisdiction_code="150000", name="内蒙古自治区", version=1,
-                       status="active", activated_at=datetime.now(UTC))
+                       status="active", activated_at=datetime.now(UTC),
+                       levels=normalise_levels(list(MAP_LEVELS)))
     session.add(grid_map)
     session.flush()
     features = json.loads(DISTRICTS.read_text(encoding="utf-8"))["features"]
     next_id = (session.scalar(select(func.max(GridCell.id))) or 0) + 1
-    rows, out = [], {"districts": [], "streets": [], "communities": [], "root": None}
+    rows, out = [], {"districts": [], "streets": [], "communities": [], "cities": [],
+                     "root": None}
 
     def add(level, code, name, geometry, parent):
         nonlocal next_id
@@ -221,13 +234,22 @@ def add_map(session, shape):
         rows.append(row)
         return row
 
-    root = None
-    if root_level():
-        union = shapely.union_all([to_geometry(f["geometry"]) for f in features])
-        root = out["root"] = add(root_level(), "150000", "内蒙古自治区", union, None)
+    # The root and the cities are the unions of their districts, as an import under a root
+    # stores them (services/grid.py _import_under_root).
+    geometries = [to_geometry(f["geometry"]) for f in features]
+    root = out["root"] = add(root_level(), "150000", "内蒙古自治区",
+                             shapely.union_all(geometries), None)
+    by_city = {}
+    for feature, geometry in zip(features, geometries):
+        by_city.setdefault(city_code(feature["properties"]["gb"]), []).append(geometry)
+    cities = {code: add("city", code, CITY_NAMES.get(code[3:7], code),
+                          shapely.union_all(parts), root)
+              for code, parts in sorted(by_city.items())}
+    out["cities"] = list(cities.values())
     for feature in features:
         district = add("district", feature["properties"]["gb"], feature["properties"]["name"],
-                       to_geometry(feature["geometry"]), root)
+                       to_geometry(feature["geometry"]),
+                       cities[city_code(feature["properties"]["gb"])])
         out["districts"].append(district)
         for s, street_geom in enumerate(subdivide(district["geom"], shape.streets_per_district), 1):
             street = add("street", f"{district['code']}{s:03d}", f"{district['name']}第{s}街道",
@@ -256,19 +278,17 @@ def add_users(session, leaves, rng):
     for n in range(10):
         create_user(session, username=f"bench-officer-{n}", role="officer", password=PASSWORD)
     load_templates(session)
-    cities = Counter(d["code"][3:7] for d in leaves["districts"])
-    city = cities.most_common(1)[0][0]
-    city_districts = [d for d in leaves["districts"] if d["code"][3:7] == city]
-    community = next(c for c in leaves["communities"]
-                     if c["code"].startswith(city_districts[0]["code"]))
+    sizes = Counter(city_code(d["code"]) for d in leaves["districts"])
+    city = next(c for c in leaves["cities"] if c["code"] == sizes.most_common(1)[0][0])
+    community = next(c for c in leaves["communities"] if c["path"].startswith(city["path"]))
     users = {
         "coordinator": (create_user(session, username="bench-coordinator", role="coordinator",
                                     password=PASSWORD), [community]),
         "city": (create_user(session, username="bench-city", role="supervisor",
-                             password=PASSWORD), city_districts),
+                             password=PASSWORD), [city]),
         "province": (create_user(session, username="bench-province", role="supervisor",
                                  password=PASSWORD),
-                     [leaves["root"]] if leaves["root"] else leaves["districts"]),
+                     [leaves["root"]]),
     }
     for user, cells in users.values():
         for cell in cells:

@@ -25,3 +25,19 @@ def test_the_range_end_sorts_above_every_path_character():
 def test_admins_and_nobody():
     assert ResolvedScope(everything=True).contains(5, "/9/")
     assert not ResolvedScope(everything=False).contains(5, "/9/")
+
+
+def test_range_bounds_are_written_into_the_sql_not_bound():
+    """A one-cell range and a province get plans of their own (no generic plan for both)."""
+    from sqlalchemy import select
+    from sqlalchemy.dialects import postgresql
+
+    from server.models import GridCell
+    from server.services.scope import subtree_clause
+
+    statement = select(GridCell.id).where(subtree_clause(GridCell, 7, "/1/23/"))
+    # As it is sent: literal_execute values are rendered when the statement runs.
+    sql = str(statement.compile(dialect=postgresql.dialect(),
+                                compile_kwargs={"render_postcompile": True}))
+    assert "path >= '/1/23/'" in sql and "path < '/1/23/~'" in sql and "map_id = 7" in sql
+    assert "%(" not in sql
