@@ -8,9 +8,12 @@ its rows). A pull whose changes outnumber what the scope holds is answered by a 
 """
 
 import hashlib
+import time
 
+from flask import current_app
 from sqlalchemy import func, or_, select
 
+from grid_maps.lru import BuildOnceCache
 from server.errors import AppError
 from server.models import (
     ChangeEvent,
@@ -27,13 +30,13 @@ from server.models import (
     Task,
 )
 from server.services.changes import BROADCAST_KINDS, feed_head
-from server.services.followups.orders import orders_query
-from server.services.followups.transitions import shipped_transitions
 from server.services.followups.complaints import OPEN_STATUSES, complaints_query
 from server.services.followups.notifications import notifications_query
+from server.services.followups.orders import orders_query
+from server.services.followups.transitions import shipped_transitions
 from server.services.inspections import inspections_query
 from server.services.premises import premises_query
-from server.services.scope import cell_scope_clause
+from server.services.scope import cell_scope_clause, resolve_scope
 from server.services.tasks import tasks_query
 from sync.protocol import SnapshotCursor, collapse, encode_cursor, parse_cursor
 
@@ -57,19 +60,44 @@ def scope_cells(session, user):
                                .where(GridMap.status == "active", cell_scope_clause(user))))
 
 
-def scope_version(cells):
-    """Name a scope by a digest of its cell ids."""
-    if cells is None:
+def scope_version(session, user):
+    """Name a scope by a digest of its path ranges on the active maps (resolved once per
+    request): a page does not read every cell id in scope to know whether the scope changed.
+    Active maps never change their cells, so the same ranges are the same cells."""
+    if user.is_admin:
         return ALL
-    return hashlib.sha256(",".join(map(str, sorted(cells))).encode()).hexdigest()[:32]
+    ranges = resolve_scope(user, session=session).ranges
+    maps = {map_id for map_id, _ in ranges}
+    active = set(session.scalars(select(GridMap.id).where(
+        GridMap.id.in_(sorted(maps)), GridMap.status == "active"))) if maps else set()
+    named = ";".join(f"{map_id}:{path}" for map_id, path in ranges if map_id in active)
+    return hashlib.sha256(named.encode()).hexdigest()[:32]
 
 
-def _remember(session, user, version, cells):
-    if cells is None or session.scalar(select(ScopeSnapshot.id).where(
+def _remember(session, user, version):
+    """Store the cells of a scope version the first time it is seen (a delta snapshot later
+    compares a terminal's version with today's by them)."""
+    if user.is_admin or session.scalar(select(ScopeSnapshot.id).where(
             ScopeSnapshot.user_id == user.id, ScopeSnapshot.version == version)):
         return
+    cells = scope_cells(session, user)
     session.add(ScopeSnapshot(user_id=user.id, version=version, cell_ids=sorted(cells)))
     session.flush()
+
+
+def _cells_of(session, user, version):
+    """Return a function giving the cell ids of the user's scope (None for everything), read
+    from the scope's stored snapshot once, when a step needs them."""
+    found = []
+
+    def cells():
+        if user.is_admin:
+            return None
+        if not found:
+            found.append(set(session.scalar(select(ScopeSnapshot.cell_ids).where(
+                ScopeSnapshot.user_id == user.id, ScopeSnapshot.version == version))))
+        return found[0]
+    return cells
 
 
 def pull(session, user, *, cursor, known_scope=None, limit=200):
@@ -84,9 +112,9 @@ def pull(session, user, *, cursor, known_scope=None, limit=200):
         raise AppError("The cursor is not one this server issued.", code="bad_cursor",
                        status=400) from error
     limit = max(1, min(int(limit), MAX_PAGE))
-    cells = scope_cells(session, user)
-    version = scope_version(cells)
-    _remember(session, user, version, cells)
+    version = scope_version(session, user)
+    _remember(session, user, version)
+    cells = _cells_of(session, user, version)
     head = feed_head(session)
     if isinstance(position, SnapshotCursor):
         if position.scope != version:
@@ -96,7 +124,7 @@ def pull(session, user, *, cursor, known_scope=None, limit=200):
         return _snapshot_page(session, user, cells, position, limit, head, reset=False)
     if position:
         _check_servable(session, position, head)
-    if position == 0 or _changes_outnumber_scope(session, user, cells, position, head):
+    if position == 0 or _changes_outnumber_scope(session, user, version, position, head):
         # A snapshot costs what the scope holds; a delta longer than that is answered by one.
         start = SnapshotCursor(resume=head, step=0, after_id=0, scope=version)
         return _snapshot_page(session, user, cells, start, limit, head, reset=True)
@@ -105,7 +133,7 @@ def pull(session, user, *, cursor, known_scope=None, limit=200):
         start = SnapshotCursor(resume=position, step=0, after_id=0, scope=version,
                                base=known_scope, until=head)
         return _snapshot_page(session, user, cells, start, limit, head, reset=False)
-    events = session.scalars(_visible_events(user, cells)
+    events = session.scalars(_visible_events(user)
                              .where(ChangeEvent.seq > position, ChangeEvent.seq <= head)
                              .order_by(ChangeEvent.seq).limit(limit + 1)).all()
     if position < feed_floor(session):  # pruned while this pull read: some may be gone
@@ -121,38 +149,49 @@ def pull(session, user, *, cursor, known_scope=None, limit=200):
             "has_more": has_more, "scope": version, "reset": False}
 
 
-def scope_size(session, user, cells):
+def scope_size(session, user):
     """Return about how many items a snapshot of the user's scope holds: cells and premises
     (the bulk of it; tasks, orders and complaints are fewer than premises)."""
-    if cells is None:
-        cell_count = session.scalar(select(func.count()).select_from(GridCell)
-                                    .join(GridMap, GridMap.id == GridCell.map_id)
-                                    .where(GridMap.status == "active"))
-    else:
-        cell_count = len(cells)
+    cells = (select(func.count()).select_from(GridCell)
+             .join(GridMap, GridMap.id == GridCell.map_id)
+             .where(GridMap.status == "active", cell_scope_clause(user)))
     premises = premises_query(user).order_by(None).with_only_columns(func.count(Premises.id))
-    return cell_count + session.scalar(premises)
+    return session.scalar(cells) + session.scalar(premises)
 
 
-def _changes_outnumber_scope(session, user, cells, position, head):
+# The size of a scope version, counted at most once per worker and PULL_SCOPE_SIZE_SECONDS:
+# an estimate for choosing snapshot or delta, not a figure anyone reads (a terminal catching up
+# on a long delta would otherwise count its scope on every page).
+_sizes = BuildOnceCache()
+
+
+def _scope_size_estimate(session, user, version):
+    seconds = current_app.config.get("PULL_SCOPE_SIZE_SECONDS", 0)
+    if seconds <= 0:
+        return scope_size(session, user)
+    return _sizes.get((user.id, version, int(time.monotonic() // seconds)),
+                      lambda: scope_size(session, user), maxsize=256)
+
+
+def _changes_outnumber_scope(session, user, version, position, head):
     """Return whether more events since position are visible to the user than a snapshot of
     their scope holds items (and than SNAPSHOT_FLOOR). Reads at most that many events."""
     if head - position <= SNAPSHOT_FLOOR:  # seq numbers bound the events: nothing to count
         return False
-    bound = max(scope_size(session, user, cells), SNAPSHOT_FLOOR)
+    bound = max(_scope_size_estimate(session, user, version), SNAPSHOT_FLOOR)
     if head - position <= bound:
         return False
-    visible = (_visible_events(user, cells).with_only_columns(ChangeEvent.seq)
+    visible = (_visible_events(user).with_only_columns(ChangeEvent.seq)
                .where(ChangeEvent.seq > position, ChangeEvent.seq <= head)
                .order_by(ChangeEvent.seq).limit(bound + 1).subquery())
     return session.scalar(select(func.count()).select_from(visible)) > bound
 
 
-def _visible_events(user, cells, left=()):
+def _visible_events(user, left=()):
     """Select the events the user sees: theirs, broadcasts, and those touching their cells
     (and the cells in left: what left their scope, while catching up after a delta snapshot)."""
     query = select(ChangeEvent)
-    if cells is None:
+    if user.is_admin:
         return query.where(or_(ChangeEvent.user_id.is_(None), ChangeEvent.user_id == user.id))
     in_scope = select(GridCell.id).where(cell_scope_clause(user))
     touching = [(ChangeEvent.user_id.is_(None)) & (ChangeEvent.cell_id.in_(in_scope)),
@@ -208,7 +247,7 @@ def _snapshot_page(session, user, cells, position, limit, head, *, reset):
             raise CursorGone("Your cells changed in a way this server cannot replay; resync "
                              "from the start.", details={"cursor": None})
         before = set(old.cell_ids)
-        after = cells if cells is not None else before
+        after = cells() if cells() is not None else before
         steps, entered, left = DELTA_STEPS, after - before, before - after
     catching_up = position.base is not None and position.until is not None
     if position.step > len(steps) or (position.step == len(steps) and not catching_up) \
@@ -231,7 +270,7 @@ def _snapshot_page(session, user, cells, position, limit, head, *, reset):
         else:
             step, after_id = step + 1, 0
     if catching_up and step == CATCH_UP and resume < position.until and len(items) < limit:
-        sent, resume = _catch_up(session, user, cells, entered, left, resume, position.until,
+        sent, resume = _catch_up(session, user, entered, left, resume, position.until,
                                  limit - len(items))
         items += sent
     scope = position.scope
@@ -244,12 +283,12 @@ def _snapshot_page(session, user, cells, position, limit, head, *, reset):
             "has_more": head > resume, "scope": scope, "reset": reset}
 
 
-def _catch_up(session, user, cells, entered, left, resume, until, limit):
+def _catch_up(session, user, entered, left, resume, until, limit):
     """Return (items, position) of the feed after resume up to until, without the entities the
     delta snapshot sent: the current state of those in the entered cells (open ones for tasks,
     orders and complaints), tombstones of those in the cells that left. Events touching the
     cells that left are read too, so what moved out of the scope gets its tombstone."""
-    events = session.scalars(_visible_events(user, cells, left)
+    events = session.scalars(_visible_events(user, left)
                              .where(ChangeEvent.seq > resume, ChangeEvent.seq <= until)
                              .order_by(ChangeEvent.seq).limit(limit + 1)).all()
     more = len(events) > limit

@@ -166,3 +166,26 @@ def test_changes_between_pages_of_a_delta_turned_snapshot_are_not_lost(
     apply(pages, local)
     assert local == apply(pull_all(client, headers, limit=1000))
     assert local[("premises", world.clinic.id)]["contact_phone"] == "last"
+
+
+def test_a_long_delta_counts_its_scope_once_per_worker_and_period(client, db_session, world,
+                                                                   scene, monkeypatch, app):
+    """Deciding snapshot or delta counts the scope; a terminal catching up page by page must
+    not pay that count on every page (PULL_SCOPE_SIZE_SECONDS), and the answer is the same."""
+    monkeypatch.setattr(pull_service, "SNAPSHOT_FLOOR", 3)
+    monkeypatch.setitem(app.config, "PULL_SCOPE_SIZE_SECONDS", 600)
+    monkeypatch.setattr(pull_service, "_sizes", pull_service.BuildOnceCache())
+    counted = []
+    real = pull_service.scope_size
+    monkeypatch.setattr(pull_service, "scope_size",
+                        lambda session, user: counted.append(user.id) or real(session, user))
+    headers = auth_headers(db_session, world.wang)
+    first = pull_all(client, headers, limit=1000)
+    for n in range(5):  # fewer changes than the scope holds (9 premises, cells, tasks)
+        update_premises(db_session, world.admin, scene[n].id, {"contact_phone": f"8{n}"},
+                        base_version=1)
+    pages = pull_all(client, headers, first[-1]["next_cursor"], first[-1]["scope"], limit=1)
+    assert len(pages) == 5 and not any(page["reset"] for page in pages)
+    assert sorted(key for page in pages for key in keys(page)) == sorted(
+        ("premises", place.id, "upsert") for place in scene[:5])
+    assert counted == [world.wang.id]
