@@ -1,11 +1,11 @@
 """Every read and write is scoped: assigned cells and their descendants, nothing else."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 
 from server.models import CellAssignment
-
 from tests.factories import assign, auth_headers, make_user
 
 # world (tests/conftest.py): wang coordinates D1001001, liu (chief) supervises D1, zhao
@@ -14,6 +14,17 @@ from tests.factories import assign, auth_headers, make_user
 
 def codes(response):
     return sorted(c["code"] for c in response.get_json())
+
+
+# A Monday mid-morning in every zone the servers run in: dates the walk makes (deadlines,
+# decisions, due days) are the same whenever the suite runs.
+FROZEN = datetime(2026, 12, 7, 2, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with time_machine.travel(FROZEN, tick=False):
+        yield
 
 
 def test_coordinator_sees_only_their_cell(client, db_session, world):
@@ -76,9 +87,7 @@ def test_an_ended_assignment_gives_no_scope(client, db_session, world):
     ended = client.post(f"/api/v1/assignments/{assignment_id}/end",
                         headers=auth_headers(db_session, admin))
     assert ended.status_code == 200
-    tomorrow = date.today() + timedelta(days=1)
-    import time_machine
-
+    tomorrow = date.today() + timedelta(days=1)  # the frozen clock's tomorrow
     with time_machine.travel(tomorrow, tick=False):
         # A token issued now may have expired by tomorrow morning: sign in again then.
         headers = auth_headers(db_session, coordinator)

@@ -7,9 +7,10 @@ change anything.
 
 import hashlib
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from shapely.geometry import box
 
 from server.models import (
@@ -32,8 +33,8 @@ from server.models import (
     User,
 )
 from server.services import grid as grid_service
-from server.services.photos import upload_photo
 from server.services.evidence import EvidenceLimits
+from server.services.photos import upload_photo
 from server.services.tasks import create_task
 from tests.factories import (
     CLINIC_CELL,
@@ -48,6 +49,17 @@ from tests.factories import (
 OWN_CELL = CLINIC_CELL
 SCOPES = {"coordinator": {OWN_CELL},
           "supervisor": {"D1", "D1001", "D1001001", "D1001002", "D1002", "D1002001", "D1002002"}}
+
+
+# A Monday mid-morning in every zone the servers run in: dates the walk makes (deadlines,
+# decisions, due days) are the same whenever the suite runs.
+FROZEN = datetime(2026, 12, 7, 2, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with time_machine.travel(FROZEN, tick=False):
+        yield
 
 
 @pytest.fixture(params=sorted(SCOPES))
