@@ -263,3 +263,34 @@ def test_an_order_naming_an_inspection_not_synced_or_not_its_own_is_rejected(cli
     assert [(r["status"], r.get("code")) for r in results] == [
         ("rejected", "inspection_not_synced")] * 4 + [("rejected", "validation_failed")]
     assert stored(db_session) == before
+
+
+def test_the_orders_list_reads_related_rows_per_page_not_per_order(client, db_session, scene,
+                                                                    headers, app):
+    """Each order shows its premises, moves and the issuing inspection's photos: loaded for
+    the page in one query each, so a page of many orders costs what a page of one does."""
+    from sqlalchemy import event
+
+    from server.extensions import db
+
+    def statements(limit):
+        seen = []
+
+        def count(*args):
+            seen.append(1)
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            with time_machine.travel(datetime(2026, 3, 2, 2, 30, tzinfo=UTC), tick=False):
+                response = client.get(URL, query_string={"limit": limit},
+                                      headers=headers["chief"])
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert response.status_code == 200 and len(response.get_json()) == limit
+        return len(seen)
+
+    with time_machine.travel(datetime(2026, 3, 2, 2, 30, tzinfo=UTC), tick=False):
+        for _ in range(5):
+            issue(db_session, scene)
+    assert statements(5) == statements(1)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import exists, select, update
+from sqlalchemy.orm import selectinload
 
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.models import Case, CaseStage, CaseTransfer, User
@@ -21,7 +22,11 @@ from server.services import changes as feed
 from server.services.followups.calendars import stored_calendar
 from server.services.followups.case_sources import resolve_source
 from server.services.followups.case_stages import due_on, load_stages
-from server.services.followups.documents import format_number, give_back_serial, next_serial
+from server.services.followups.documents import (
+    format_number,
+    give_back_serial,
+    next_serial,
+)
 from server.services.idempotency import insert_once
 from server.services.paging import page
 from server.services.scope import on_premises_in_scope
@@ -68,8 +73,11 @@ def case_state(case):
 
 
 def cases_query(actor):
-    """Select the cases on premises in the actor's scope."""
-    return on_premises_in_scope(Case, actor)
+    """Select the cases on premises in the actor's scope, with what their answer shows loaded
+    per page, not per case."""
+    return on_premises_in_scope(Case, actor).options(
+        selectinload(Case.premises), selectinload(Case.handlers), selectinload(Case.stages),
+        selectinload(Case.transfers), selectinload(Case.penalties))
 
 
 def get_case(session, actor, case_id):

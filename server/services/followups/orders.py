@@ -10,6 +10,7 @@ from datetime import date
 from types import SimpleNamespace
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.models import (
@@ -192,8 +193,11 @@ def order_state(order):
 
 
 def orders_query(actor):
-    """Select the orders on premises in the actor's scope."""
-    return on_premises_in_scope(RectificationOrder, actor)
+    """Select the orders on premises in the actor's scope, with what their answer shows (the
+    premises, the moves, the issuing inspection's photos) loaded per page, not per order."""
+    return on_premises_in_scope(RectificationOrder, actor).options(
+        selectinload(RectificationOrder.premises), selectinload(RectificationOrder.moves),
+        selectinload(RectificationOrder.inspection).selectinload(Inspection.photos))
 
 
 def list_orders(session, actor, *, state=None, premises_id=None, limit, offset=0, cursor=None):
@@ -248,7 +252,9 @@ def move_order(session, actor, order_id, data, *, rules, transitions=None, case_
         _close_recheck_task(session, order)
     if move.name == "escalate":
         step.details = {"reason": fields["reason"]}
-        from server.services.followups.cases import open_case_for_escalation  # imports us
+        from server.services.followups.cases import (
+            open_case_for_escalation,  # imports us
+        )
         open_case_for_escalation(session, actor, order, fields["reason"], numbering=case_numbering)
     if reissue is not None:
         successor = _reissue(session, actor, order, fields, reissue)
